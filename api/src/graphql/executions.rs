@@ -1,0 +1,267 @@
+//! Executions (read-only here; the engine writes them), their node runs and events.
+
+use async_graphql::{Context, Enum, ID, Json, Object};
+use chrono::{DateTime, Utc};
+use domain::store::executions::{self as store, ExecutionFilter};
+use entity::{execution_events, node_executions, workflow_executions};
+use serde_json::Value;
+
+use super::context::{db, principal};
+use super::errors::ApiResult;
+use super::ids::{Kind, decode, encode};
+use super::loaders::loaders;
+use super::relay::{RelayConnection, complexity, connection, page_request};
+use super::workflows::Workflow;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum ExecutionStatus {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl ExecutionStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            ExecutionStatus::Pending => "pending",
+            ExecutionStatus::Running => "running",
+            ExecutionStatus::Succeeded => "succeeded",
+            ExecutionStatus::Failed => "failed",
+            ExecutionStatus::Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "running" => ExecutionStatus::Running,
+            "succeeded" => ExecutionStatus::Succeeded,
+            "failed" => ExecutionStatus::Failed,
+            "cancelled" => ExecutionStatus::Cancelled,
+            _ => ExecutionStatus::Pending,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum ExecutionEventKind {
+    ExecutionStart,
+    NodeStart,
+    NodeComplete,
+    NodeError,
+    ExecutionComplete,
+}
+
+impl ExecutionEventKind {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "EXECUTION_START" => ExecutionEventKind::ExecutionStart,
+            "NODE_START" => ExecutionEventKind::NodeStart,
+            "NODE_COMPLETE" => ExecutionEventKind::NodeComplete,
+            "NODE_ERROR" => ExecutionEventKind::NodeError,
+            "EXECUTION_COMPLETE" => ExecutionEventKind::ExecutionComplete,
+            _ => return None,
+        })
+    }
+}
+
+pub struct Execution(pub workflow_executions::Model);
+
+#[Object]
+impl Execution {
+    pub async fn id(&self) -> ID {
+        encode(Kind::Execution, &self.0.id)
+    }
+    async fn workflow(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Workflow>> {
+        Ok(loaders(ctx)
+            .workflows
+            .load_one(self.0.workflow_id.clone())
+            .await?
+            .map(Workflow))
+    }
+    /// The workflow version this execution ran.
+    async fn workflow_version(&self) -> i32 {
+        self.0.workflow_version
+    }
+    async fn status(&self) -> ExecutionStatus {
+        ExecutionStatus::parse(&self.0.status)
+    }
+    async fn trigger_kind(&self) -> &str {
+        &self.0.trigger_kind
+    }
+    async fn input(&self) -> Json<&Value> {
+        Json(&self.0.input)
+    }
+    async fn output(&self) -> Option<Json<&Value>> {
+        self.0.output.as_ref().map(Json)
+    }
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    async fn started_at(&self) -> DateTime<Utc> {
+        self.0.started_at
+    }
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
+    }
+    async fn duration_ms(&self) -> Option<i64> {
+        self.0.duration_ms
+    }
+    /// Every attempt of every node, in the order they started.
+    async fn node_runs(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<NodeRun>> {
+        Ok(loaders(ctx)
+            .node_runs
+            .load_one(self.0.id.clone())
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(NodeRun)
+            .collect())
+    }
+    /// Stored events after `afterSequence`, in order.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        after_sequence: Option<i64>,
+        #[graphql(default = 100)] first: i32,
+    ) -> ApiResult<Vec<ExecutionEvent>> {
+        let rows = store::events(db(ctx), &self.0.id, after_sequence, first.max(0) as u64).await?;
+        Ok(rows.into_iter().map(ExecutionEvent).collect())
+    }
+}
+
+pub struct NodeRun(pub node_executions::Model);
+
+#[Object]
+impl NodeRun {
+    async fn node_id(&self) -> &str {
+        &self.0.node_id
+    }
+    async fn node_type(&self) -> &str {
+        &self.0.node_type
+    }
+    async fn attempt(&self) -> i32 {
+        self.0.attempt
+    }
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn input(&self) -> Option<Json<&Value>> {
+        self.0.input.as_ref().map(Json)
+    }
+    async fn output(&self) -> Option<Json<&Value>> {
+        self.0.output.as_ref().map(Json)
+    }
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    async fn started_at(&self) -> DateTime<Utc> {
+        self.0.started_at
+    }
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
+    }
+    async fn duration_ms(&self) -> Option<i64> {
+        self.0.duration_ms
+    }
+}
+
+pub struct ExecutionEvent(pub execution_events::Model);
+
+impl ExecutionEvent {
+    fn field(&self, name: &str) -> Option<&Value> {
+        self.0.payload.get(name).filter(|v| !v.is_null())
+    }
+}
+
+#[Object]
+impl ExecutionEvent {
+    async fn execution_id(&self) -> ID {
+        encode(Kind::Execution, &self.0.execution_id)
+    }
+    async fn workflow_id(&self) -> ID {
+        encode(Kind::Workflow, &self.0.workflow_id)
+    }
+    async fn sequence(&self) -> i64 {
+        self.0.sequence
+    }
+    async fn kind(&self) -> Option<ExecutionEventKind> {
+        ExecutionEventKind::parse(&self.0.kind)
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+    async fn node_id(&self) -> Option<&str> {
+        self.field("nodeId").and_then(Value::as_str)
+    }
+    async fn node_name(&self) -> Option<&str> {
+        self.field("nodeName").and_then(Value::as_str)
+    }
+    async fn attempt(&self) -> Option<i64> {
+        self.field("attempt").and_then(Value::as_i64)
+    }
+    async fn input(&self) -> Option<Json<&Value>> {
+        self.field("input").map(Json)
+    }
+    async fn output(&self) -> Option<Json<&Value>> {
+        self.field("output").map(Json)
+    }
+    async fn error(&self) -> Option<&str> {
+        self.field("error").and_then(Value::as_str)
+    }
+    async fn will_retry(&self) -> Option<bool> {
+        self.field("willRetry").and_then(Value::as_bool)
+    }
+    async fn duration_ms(&self) -> Option<i64> {
+        self.field("durationMs").and_then(Value::as_i64)
+    }
+    async fn status(&self) -> Option<&str> {
+        self.field("status").and_then(Value::as_str)
+    }
+    async fn total_duration_ms(&self) -> Option<i64> {
+        self.field("totalDurationMs").and_then(Value::as_i64)
+    }
+}
+
+#[derive(Default)]
+pub struct ExecutionQuery;
+
+#[Object]
+impl ExecutionQuery {
+    /// Executions of the workflows the caller may see, newest first.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "complexity(child_complexity, first)")]
+    async fn executions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<ExecutionStatus>,
+        workflow_id: Option<ID>,
+        started_after: Option<DateTime<Utc>>,
+        started_before: Option<DateTime<Utc>>,
+        text: Option<String>,
+    ) -> ApiResult<RelayConnection<Execution>> {
+        let principal = principal(ctx)?;
+        let after_given = after.is_some();
+        let workflow_id = workflow_id
+            .map(|id| decode("workflowId", Kind::Workflow, &id))
+            .transpose()?;
+        let filter = ExecutionFilter {
+            status: status.map(|s| s.as_str().to_owned()),
+            workflow_id,
+            started_after,
+            started_before,
+            text,
+        };
+        let page = store::list(db(ctx), principal, filter, page_request(first, after)?).await?;
+        Ok(connection(page, after_given, |e| &e.id, Execution))
+    }
+
+    async fn execution(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Execution> {
+        let principal = principal(ctx)?;
+        let id = decode("id", Kind::Execution, &id)?;
+        Ok(Execution(store::get(db(ctx), principal, &id).await?))
+    }
+}

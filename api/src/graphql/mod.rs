@@ -1,0 +1,64 @@
+//! The GraphQL schema: roots merged per area, limits, and error codes.
+
+pub mod context;
+pub mod errors;
+pub mod executions;
+pub mod ids;
+pub mod loaders;
+pub mod node;
+pub mod node_types;
+pub mod relay;
+pub mod templates;
+pub mod tools;
+pub mod users;
+pub mod workflows;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema};
+use sea_orm::DatabaseConnection;
+
+/// Deepest nesting a query may have; the deepest legitimate query (execution → node
+/// runs, workflow → versions → edges → node → createdBy) needs about 8.
+pub const MAX_QUERY_DEPTH: usize = 12;
+/// Upper bound on a query's cost; a connection costs its page size times its items.
+pub const MAX_QUERY_COMPLEXITY: usize = 1_000;
+pub const MAX_RECURSIVE_DEPTH: usize = 32;
+pub const MAX_DIRECTIVES: usize = 10;
+
+#[derive(MergedObject, Default)]
+pub struct Query(
+    node::NodeQuery,
+    users::UserQuery,
+    tools::ToolQuery,
+    workflows::WorkflowQuery,
+    templates::TemplateQuery,
+    executions::ExecutionQuery,
+    node_types::NodeTypeQuery,
+);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    users::UserMutation,
+    tools::ToolMutation,
+    workflows::WorkflowMutation,
+    templates::TemplateMutation,
+);
+
+pub type WeftSchema = Schema<Query, Mutation, EmptySubscription>;
+
+fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(MAX_QUERY_DEPTH)
+        .limit_complexity(MAX_QUERY_COMPLEXITY)
+        .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
+        .limit_directives(MAX_DIRECTIVES)
+        .extension(errors::ErrorCodes)
+}
+
+pub fn build_schema(db: DatabaseConnection) -> WeftSchema {
+    builder().data(db).finish()
+}
+
+/// The SDL clients depend on; `schema.graphql` at the repository root must equal it.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

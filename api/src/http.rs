@@ -1,0 +1,77 @@
+//! HTTP routes: GraphQL (POST) and GraphiQL (GET) at `/graphql`, health and readiness.
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect};
+use axum::routing::get;
+use domain::auth::Principal;
+use sea_orm::DatabaseConnection;
+
+use crate::graphql::WeftSchema;
+use crate::graphql::context::Caller;
+use crate::graphql::loaders::Loaders;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub schema: WeftSchema,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(|| async { Redirect::temporary("/graphql") }))
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+}
+
+/// The bearer token's principal; `None` for a missing, malformed or unknown token, so
+/// resolvers answer `UNAUTHENTICATED` uniformly.
+async fn caller(db: &DatabaseConnection, headers: &HeaderMap) -> Option<Principal> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    match domain::auth::authenticate(db, token.trim()).await {
+        Ok(principal) => Some(principal),
+        Err(domain::DomainError::Unauthenticated) => None,
+        Err(error) => {
+            tracing::error!(%error, "authentication lookup failed");
+            None
+        }
+    }
+}
+
+async fn graphql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let principal = caller(&state.db, &headers).await;
+    let loaders = Loaders::new(&state.db, principal.clone());
+    let request = request.into_inner().data(Caller(principal)).data(loaders);
+    state.schema.execute(request).await.into()
+}
+
+async fn graphiql() -> impl IntoResponse {
+    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(error) => {
+            tracing::warn!(%error, "database is not reachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}

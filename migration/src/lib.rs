@@ -1,0 +1,23 @@
+//! Schema migrations for Weft, runnable on SQLite, PostgreSQL and MySQL/MariaDB.
+//!
+//! Apply with `Migrator::up(&db, None)`; re-running is a no-op.
+
+pub use sea_orm_migration::prelude::*;
+
+mod common;
+mod m20261126_000001_create_identity_tables;
+mod m20261126_000002_create_tool_tables;
+mod m20261126_000003_create_workflow_tables;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261126_000001_create_identity_tables::Migration),
+            Box::new(m20261126_000002_create_tool_tables::Migration),
+            Box::new(m20261126_000003_create_workflow_tables::Migration),
+        ]
+    }
+}

@@ -1,0 +1,48 @@
+//! End-to-end tests: the real server, real databases, GraphQL over HTTP.
+
+mod auth;
+mod health;
+mod limits;
+mod restart;
+mod schema;
+mod sharing;
+mod templates;
+mod tools;
+mod workflows;
+
+pub use sea_orm::ConnectionTrait;
+pub use serde_json::{Value, json};
+pub use weft_e2e::{TestApp, error_code, first_error, ok, on_both_databases};
+
+/// A small valid document: trigger → condition → output on the `true` branch.
+pub fn sample_document() -> Value {
+    json!({
+        "version": 1,
+        "nodes": [
+            { "id": "start", "type": "trigger", "name": "Start", "config": { "kind": "manual" } },
+            { "id": "check", "type": "condition", "name": "Big order?",
+              "config": { "expr": ".value > 100" },
+              "inputs": { "value": { "ref": "start.output.total" } } },
+            { "id": "done", "type": "output", "name": "Done",
+              "inputs": { "value": { "ref": "start.output" } } }
+        ],
+        "edges": [
+            { "source": "start", "target": "check" },
+            { "source": "check", "sourceHandle": "true", "target": "done" }
+        ]
+    })
+}
+
+pub const CREATE_WORKFLOW: &str = "mutation($i: CreateWorkflowInput!) {
+    createWorkflow(input: $i) { id name version document } }";
+
+pub async fn create_workflow(app: &TestApp, token: &str, name: &str) -> String {
+    let data = app
+        .as_ok(
+            token,
+            CREATE_WORKFLOW,
+            json!({ "i": { "name": name, "document": sample_document() } }),
+        )
+        .await;
+    data["createWorkflow"]["id"].as_str().unwrap().to_owned()
+}
