@@ -4,7 +4,12 @@ const UPDATE: &str =
     "mutation($i: UpdateWorkflowInput!) { updateWorkflow(input: $i) { version name document } }";
 
 fn node(id: &str, ty: &str) -> Value {
-    json!({ "id": id, "type": ty, "name": id })
+    let config = match ty {
+        "trigger" => json!({ "kind": "manual" }),
+        "data-transform" | "condition" => json!({ "expr": "." }),
+        _ => json!({}),
+    };
+    json!({ "id": id, "type": ty, "name": id, "config": config })
 }
 
 /// Asserts a document is rejected on create with `BAD_USER_INPUT`, a problem at `path`

@@ -182,8 +182,9 @@ impl Extension for ErrorCodesExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
         for error in &mut response.errors {
-            let code = if error.message.starts_with("Failed to parse")
-                || error.message.starts_with("Invalid value")
+            let code = if ["Failed to parse", "Invalid value", "Variable "]
+                .iter()
+                .any(|prefix| error.message.starts_with(prefix))
             {
                 ErrorCode::BadUserInput
             } else if error.path.is_empty() {

@@ -43,7 +43,7 @@ impl NodeQuery {
                 domain::store::executions::get(db, principal, &raw).await?,
             )),
             Kind::User => {
-                let user = domain::auth::find_users(db, &[raw.clone()])
+                let user = domain::auth::find_users(db, std::slice::from_ref(&raw))
                     .await?
                     .pop()
                     .ok_or_else(|| domain::DomainError::not_found("user", raw))?;

@@ -33,8 +33,9 @@ pub fn connection<R, T: OutputType>(
 
 /// Complexity of a connection field: what one item costs, times how many were asked for.
 pub fn complexity(child: usize, first: Option<i32>) -> usize {
+    // Clamped so an over-large `first` reaches the resolver and gets a precise error.
     let n = first.map_or(domain::page::DEFAULT_PAGE_SIZE as usize, |f| {
         f.max(0) as usize
     });
-    1 + child * n.max(1)
+    1 + child * n.clamp(1, domain::page::MAX_PAGE_SIZE as usize)
 }
