@@ -120,7 +120,9 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         data_dir: data_dir.path().to_path_buf(),
         database_url: Some(database_url.clone()),
         master_key: None,
+        master_key_previous: None,
         admin_token: Some(SecretString::from(admin_token.clone())),
+        outbound: loopback_policy(),
     };
     let app = weft::Application::build(config)
         .await
@@ -268,20 +270,43 @@ macro_rules! on_both_databases {
                 #[allow(unused_imports)]
                 use super::*;
 
-                async fn run($app: $crate::TestApp) $body
+                async fn scenario($app: $crate::TestApp) $body
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    run($crate::spawn_app($crate::Backend::Sqlite).await.expect("sqlite")).await
+                    scenario($crate::spawn_app($crate::Backend::Sqlite).await.expect("sqlite")).await
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
                     if let Some(app) = $crate::spawn_app($crate::Backend::Postgres).await {
-                        run(app).await
+                        scenario(app).await
                     }
                 }
             }
         )*
     };
+}
+
+/// The outbound policy tests run with: plain HTTP to 127.0.0.1 only, where the test
+/// servers listen. Everything else keeps the secure defaults.
+pub fn loopback_policy() -> domain::outbound::OutboundPolicy {
+    domain::outbound::OutboundPolicy {
+        allow_http: true,
+        allowed_hosts: domain::outbound::HostRule::parse_list("127.0.0.1").expect("a valid rule"),
+        ..Default::default()
+    }
+}
+
+/// Serves `router` on 127.0.0.1 on an ephemeral port until the test ends; returns its
+/// base URL. Stands in for the third-party services Weft calls.
+pub async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("http://{addr}")
 }

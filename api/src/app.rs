@@ -9,6 +9,11 @@ use migration::MigratorTrait;
 use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use domain::engine::{Engine, EngineConfig};
+use domain::outbound::OutboundClient;
+use domain::vault::Vault;
 
 use crate::config::{Config, redact_url};
 use crate::graphql::build_schema;
@@ -18,6 +23,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     db: DatabaseConnection,
+    engine: Engine,
     database_url: String,
     /// Set only on the first start, when the admin token was generated (not preset).
     generated_admin_token: Option<String>,
@@ -48,14 +54,47 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("creating the data directory {}", config.data_dir.display())
+        })?;
+        let vault = Vault::load(
+            config.master_key.as_ref(),
+            config.master_key_previous.as_ref(),
+            &config.data_dir,
+        )
+        .context("loading the master key")?;
+        // A wrong key must stop start-up here, not surface later as undecryptable secrets.
+        vault
+            .check_against_store(&db)
+            .await
+            .context("checking the master key against stored credentials")?;
+        let outbound = OutboundClient::with_policy(config.outbound.clone())
+            .context("building the outbound HTTP client")?;
+        let engine = Engine::new(
+            db.clone(),
+            EngineConfig {
+                outbound,
+                vault: Some(vault),
+                ..EngineConfig::default()
+            },
+        );
+        // Executions a previous process left running continue from their last finished node.
+        let resumed = engine
+            .resume_interrupted()
+            .await
+            .map_err(|e| anyhow::anyhow!("resuming interrupted executions: {e}"))?;
+        if resumed > 0 {
+            tracing::info!(resumed, "resumed interrupted executions");
+        }
         let state = AppState {
             db: db.clone(),
-            schema: build_schema(db.clone()),
+            schema: build_schema(db.clone(), engine.clone()),
         };
         Ok(Self {
             listener,
             router: router(state),
             db,
+            engine,
             database_url,
             generated_admin_token: bootstrap.and_then(|b| b.generated_token),
         })
@@ -79,13 +118,26 @@ impl Application {
         self.generated_admin_token.as_deref()
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Serves (and fires schedules) until `shutdown` resolves, then finishes in-flight
+    /// requests.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        let stop = CancellationToken::new();
+        tokio::spawn(domain::schedule::run_scheduler(
+            self.db.clone(),
+            self.engine.clone(),
+            stop.clone(),
+        ));
+        let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        stop.cancel();
+        result
     }
 }

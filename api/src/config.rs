@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use domain::outbound::OutboundPolicy;
 use secrecy::SecretString;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -18,8 +19,12 @@ pub struct Config {
     /// `None` means the embedded SQLite file in `data_dir`.
     pub database_url: Option<String>,
     pub master_key: Option<SecretString>,
+    /// An older master key still accepted for decryption while rotating.
+    pub master_key_previous: Option<SecretString>,
     /// Becomes the admin's API token on first start (for automation).
     pub admin_token: Option<SecretString>,
+    /// What outgoing HTTP (api-call, webhook, llm-agent, web-search) may reach.
+    pub outbound: OutboundPolicy,
 }
 
 impl Default for Config {
@@ -29,7 +34,9 @@ impl Default for Config {
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             database_url: None,
             master_key: None,
+            master_key_previous: None,
             admin_token: None,
+            outbound: OutboundPolicy::default(),
         }
     }
 }
@@ -48,7 +55,9 @@ impl Config {
         }
         config.database_url = var("WEFT_DATABASE_URL");
         config.master_key = var("WEFT_MASTER_KEY").map(SecretString::from);
+        config.master_key_previous = var("WEFT_MASTER_KEY_PREVIOUS").map(SecretString::from);
         config.admin_token = var("WEFT_ADMIN_TOKEN").map(SecretString::from);
+        config.outbound = OutboundPolicy::from_env().context("reading the outbound HTTP policy")?;
         Ok(config)
     }
 

@@ -18,6 +18,15 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Measure the engine and the GraphQL path (results go in the README).
+    Bench {
+        #[arg(long, default_value_t = 1000)]
+        iterations: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 #[tokio::main]
@@ -27,6 +36,8 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
+        // Logs go to stderr; stdout carries only what a user or script reads (address, token, SDL).
+        .with_writer(std::io::stderr)
         .init();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Schema => {
@@ -40,6 +51,18 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve().await,
+        Command::Bench {
+            iterations,
+            concurrency,
+            seconds,
+        } => {
+            weft::bench::run(weft::bench::BenchOptions {
+                iterations,
+                concurrency,
+                throughput_secs: seconds,
+            })
+            .await
+        }
     }
 }
 

@@ -33,7 +33,7 @@ pub enum DomainError {
     NotFound { kind: &'static str, id: String },
     #[error("{0}")]
     Conflict(String),
-    #[error("storage failed")]
+    #[error("storage failed: {0}")]
     Storage(#[from] DbErr),
     #[error("internal error: {0}")]
     Internal(String),

@@ -4,12 +4,18 @@
 pub mod access;
 pub mod auth;
 pub mod db;
+pub mod engine;
 pub mod error;
+pub mod executors;
 pub mod ids;
 pub mod json_schema;
+pub mod mapping;
 pub mod node_types;
+pub mod outbound;
 pub mod page;
+pub mod schedule;
 pub mod store;
+pub mod vault;
 pub mod workflow;
 
 pub use error::{DomainError, FieldProblem};

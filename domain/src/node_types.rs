@@ -254,8 +254,10 @@ fn llm_agent() -> NodeTypeSpec {
                 "baseUrl": {
                     "type": "string",
                     "format": "uri",
-                    "description": "Base URL of the OpenAI-compatible API, e.g. \
-                                    `https://api.openai.com/v1`."
+                    "default": "https://api.openai.com/v1",
+                    "description": "Base URL of the OpenAI-compatible API (`/chat/completions` \
+                                    is appended), e.g. `http://localhost:11434/v1` for Ollama; \
+                                    OpenAI's when absent."
                 },
                 "credentialId": credential_id(),
                 "systemPrompt": {
@@ -476,7 +478,8 @@ fn web_search() -> NodeTypeSpec {
                 "baseUrl": {
                     "type": "string",
                     "format": "uri",
-                    "description": "Instance URL; required for SearXNG."
+                    "description": "Instance URL; required for SearXNG. For Brave it replaces \
+                                    `https://api.search.brave.com/res/v1`."
                 },
                 "credentialId": credential_id(),
                 "count": { "type": "integer", "minimum": 1, "maximum": 50, "default": 10 }

@@ -20,6 +20,7 @@ pub struct Model {
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
     pub duration_ms: Option<i64>,
+    pub handle: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

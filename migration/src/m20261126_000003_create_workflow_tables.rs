@@ -185,6 +185,9 @@ async fn create_node_executions(m: &SchemaManager<'_>, t: Types) -> Result<(), D
             .col(t.ts("started_at"))
             .col(t.ts_null("finished_at"))
             .col(big_integer_null("duration_ms"))
+            // The output handle the node finished on (`main`, `true`, `error`, …); what
+            // resuming an interrupted execution routes by.
+            .col(string_null("handle"))
             .foreign_key(&mut fk(
                 "node_executions",
                 "execution_id",

@@ -1,6 +1,9 @@
 //! End-to-end tests: the real server, real databases, GraphQL over HTTP.
 
 mod auth;
+mod crash;
+mod engine;
+mod engine_http;
 mod health;
 mod limits;
 mod restart;

@@ -8,7 +8,9 @@ fn config(dir: &std::path::Path, url: &str, token: Option<String>) -> weft::Conf
         data_dir: dir.to_path_buf(),
         database_url: Some(url.to_owned()),
         master_key: None,
+        master_key_previous: None,
         admin_token: token.map(SecretString::from),
+        outbound: weft_e2e::loopback_policy(),
     }
 }
 

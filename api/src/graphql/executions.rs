@@ -1,6 +1,6 @@
 //! Executions (read-only here; the engine writes them), their node runs and events.
 
-use async_graphql::{Context, Enum, ID, Json, Object};
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
 use domain::store::executions::{self as store, ExecutionFilter};
 use entity::{execution_events, node_executions, workflow_executions};
@@ -87,8 +87,16 @@ impl Execution {
     async fn status(&self) -> ExecutionStatus {
         ExecutionStatus::parse(&self.0.status)
     }
+    /// `manual`, `webhook`, `schedule`, `replay` or `retry`.
     async fn trigger_kind(&self) -> &str {
         &self.0.trigger_kind
+    }
+    /// The execution this one replays or retries.
+    async fn replay_of(&self) -> Option<ID> {
+        self.0
+            .replay_of
+            .as_deref()
+            .map(|id| encode(Kind::Execution, id))
     }
     async fn input(&self) -> Json<&Value> {
         Json(&self.0.input)
@@ -264,4 +272,91 @@ impl ExecutionQuery {
         let id = decode("id", Kind::Execution, &id)?;
         Ok(Execution(store::get(db(ctx), principal, &id).await?))
     }
+}
+
+#[derive(InputObject)]
+pub struct StopExecutionInput {
+    pub id: ID,
+}
+
+#[derive(InputObject)]
+pub struct ReplayExecutionInput {
+    pub id: ID,
+    /// Return once the new execution finished.
+    #[graphql(default)]
+    pub wait: bool,
+}
+
+#[derive(InputObject)]
+pub struct RetryExecutionInput {
+    pub id: ID,
+    /// The node to run again; everything not downstream of it keeps its recorded result.
+    pub from_node: String,
+    #[graphql(default)]
+    pub wait: bool,
+}
+
+#[derive(Default)]
+pub struct ExecutionMutation;
+
+#[Object]
+impl ExecutionMutation {
+    /// Runs the current version of a workflow with `input` as the trigger's output. With
+    /// `wait: true` it returns the finished execution with every node run; otherwise it
+    /// returns at once while the run goes on.
+    async fn execute_workflow(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(default_with = "Json(serde_json::json!({}))")] input: Json<Value>,
+        #[graphql(default)] wait: bool,
+    ) -> ApiResult<Execution> {
+        let principal = principal(ctx)?;
+        let id = decode("id", Kind::Workflow, &id)?;
+        let execution = engine(ctx).execute(principal, &id, input.0, wait).await?;
+        Ok(Execution(execution))
+    }
+
+    /// Cancels a running execution: running nodes are interrupted, the rest never start.
+    async fn stop_execution(
+        &self,
+        ctx: &Context<'_>,
+        input: StopExecutionInput,
+    ) -> ApiResult<Execution> {
+        let principal = principal(ctx)?;
+        let id = decode("input.id", Kind::Execution, &input.id)?;
+        Ok(Execution(engine(ctx).stop(principal, &id).await?))
+    }
+
+    /// Runs the same workflow version again with the same input.
+    async fn replay_execution(
+        &self,
+        ctx: &Context<'_>,
+        input: ReplayExecutionInput,
+    ) -> ApiResult<Execution> {
+        let principal = principal(ctx)?;
+        let id = decode("input.id", Kind::Execution, &input.id)?;
+        Ok(Execution(
+            engine(ctx).replay(principal, &id, input.wait).await?,
+        ))
+    }
+
+    /// Runs an execution again from one node, reusing the recorded outputs upstream.
+    async fn retry_execution(
+        &self,
+        ctx: &Context<'_>,
+        input: RetryExecutionInput,
+    ) -> ApiResult<Execution> {
+        let principal = principal(ctx)?;
+        let id = decode("input.id", Kind::Execution, &input.id)?;
+        Ok(Execution(
+            engine(ctx)
+                .retry_from(principal, &id, &input.from_node, input.wait)
+                .await?,
+        ))
+    }
+}
+
+fn engine<'a>(ctx: &Context<'a>) -> &'a domain::engine::Engine {
+    ctx.data_unchecked::<domain::engine::Engine>()
 }

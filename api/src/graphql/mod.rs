@@ -41,6 +41,7 @@ pub struct Mutation(
     tools::ToolMutation,
     workflows::WorkflowMutation,
     templates::TemplateMutation,
+    executions::ExecutionMutation,
 );
 
 pub type WeftSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -54,8 +55,8 @@ fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription>
         .extension(errors::ErrorCodes)
 }
 
-pub fn build_schema(db: DatabaseConnection) -> WeftSchema {
-    builder().data(db).finish()
+pub fn build_schema(db: DatabaseConnection, engine: domain::engine::Engine) -> WeftSchema {
+    builder().data(db).data(engine).finish()
 }
 
 /// The SDL clients depend on; `schema.graphql` at the repository root must equal it.

@@ -43,7 +43,7 @@ pub async fn check_document(
 ) -> DomainResult<WorkflowDocument> {
     let tool_ids = referenced_tool_ids(raw);
     let signatures = tools::signatures(db, principal, &tool_ids).await?;
-    WorkflowDocument::parse(raw, &signatures).map_err(|errors| {
+    let to_problems = |errors: Vec<crate::workflow::DocumentError>| {
         DomainError::BadInput(
             errors
                 .into_iter()
@@ -57,7 +57,15 @@ pub async fn check_document(
                 })
                 .collect(),
         )
-    })
+    };
+    let document = WorkflowDocument::parse(raw, &signatures).map_err(to_problems)?;
+    // Mappings are type-checked before anything runs: a `ref` that cannot fit its input
+    // is a save-time error, not a run-time surprise.
+    let mapping_errors = crate::mapping::typecheck::check_mappings(&document);
+    if !mapping_errors.is_empty() {
+        return Err(to_problems(mapping_errors));
+    }
+    Ok(document)
 }
 
 fn check_labels(problems: &mut Problems, name: &str, description: &str) {

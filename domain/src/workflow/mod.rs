@@ -179,6 +179,20 @@ pub enum DocumentErrorCode {
     DuplicateEdge,
     /// The edges form a cycle.
     Cycle,
+    /// A `ref` or template that reads a node which is not upstream of the reading node.
+    RefNotUpstream,
+    /// A `ref` whose path the upstream node's output schema says cannot exist.
+    UnknownRefPath,
+    /// A binding whose value type does not fit the input's schema.
+    TypeMismatch,
+    /// A `template` binding that does not parse or names unknown variables.
+    InvalidTemplate,
+    /// An `expr` binding that is not a valid jq program.
+    InvalidExpr,
+    /// A required input without a binding.
+    MissingInput,
+    /// A binding for an input the node's closed input schema does not have.
+    UnknownInput,
 }
 
 impl DocumentErrorCode {
@@ -209,6 +223,13 @@ impl DocumentErrorCode {
             Self::EdgeIntoTrigger => "EDGE_INTO_TRIGGER",
             Self::DuplicateEdge => "DUPLICATE_EDGE",
             Self::Cycle => "CYCLE",
+            Self::RefNotUpstream => "REF_NOT_UPSTREAM",
+            Self::UnknownRefPath => "UNKNOWN_REF_PATH",
+            Self::TypeMismatch => "TYPE_MISMATCH",
+            Self::InvalidTemplate => "INVALID_TEMPLATE",
+            Self::InvalidExpr => "INVALID_EXPR",
+            Self::MissingInput => "MISSING_INPUT",
+            Self::UnknownInput => "UNKNOWN_INPUT",
         }
     }
 }

@@ -1,0 +1,572 @@
+//! The execution engine: starts, stops, replays, retries and resumes executions of
+//! workflow versions. Scheduling lives in `run`, persistence in `records`.
+
+pub mod events;
+mod prepared;
+mod records;
+mod run;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use entity::{node_executions, users, workflow_executions, workflow_versions, workflows};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+pub use events::{EventBus, EventKind, ExecutionEvent};
+use prepared::PreparedCache;
+pub use prepared::PreparedWorkflow;
+use records::Recorder;
+use run::{Completed, Outcome, RunPlan};
+
+use crate::access::{WorkflowRole, require_workflow};
+use crate::auth::{Principal, Role};
+use crate::error::{DomainError, DomainResult, FieldProblem};
+use crate::executors::{Registry, Services, registry};
+use crate::ids::new_id;
+use crate::node_types::ERROR_HANDLE;
+use crate::store;
+use crate::workflow::WorkflowDocument;
+
+/// Largest output a node may produce, serialized; larger outputs fail the node loudly.
+pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 1024 * 1024;
+/// Applies to nodes without `timeoutMs`.
+pub const DEFAULT_NODE_TIMEOUT_MS: u64 = 300_000;
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub max_output_bytes: usize,
+    pub default_timeout_ms: u64,
+    /// The client nodes call out through; build it from the operator's policy
+    /// (`OutboundClient::from_env`). The default enforces the secure default policy.
+    pub outbound: crate::outbound::OutboundClient,
+    /// Decrypts the credentials nodes name; without one such nodes fail saying so.
+    pub vault: Option<crate::vault::Vault>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
+            default_timeout_ms: DEFAULT_NODE_TIMEOUT_MS,
+            outbound: crate::outbound::OutboundClient::with_policy(Default::default())
+                .expect("the default outbound policy builds a client"),
+            vault: None,
+        }
+    }
+}
+
+pub struct EngineInner {
+    db: DatabaseConnection,
+    registry: Registry,
+    bus: EventBus,
+    services: Services,
+    config: EngineConfig,
+    prepared: PreparedCache,
+    running: Mutex<HashMap<String, CancellationToken>>,
+}
+
+/// Cheap to clone; one per process.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+/// How a new execution came about.
+enum Start {
+    Fresh {
+        trigger_kind: &'static str,
+    },
+    Replay {
+        of: String,
+    },
+    Retry {
+        of: String,
+        preset: HashMap<String, Completed>,
+        skipped: Vec<String>,
+    },
+}
+
+impl Engine {
+    pub fn new(db: DatabaseConnection, config: EngineConfig) -> Self {
+        let services = Services {
+            db: db.clone(),
+            http: config.outbound.clone(),
+            vault: config.vault.clone(),
+            oauth_tokens: Default::default(),
+        };
+        Self {
+            inner: Arc::new(EngineInner {
+                db,
+                registry: registry(),
+                bus: EventBus::default(),
+                services,
+                config,
+                prepared: PreparedCache::default(),
+                running: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn events(&self) -> &EventBus {
+        &self.inner.bus
+    }
+
+    /// Runs the current version of a workflow. With `wait`, returns once it finished.
+    #[tracing::instrument(skip(self, principal, input))]
+    pub async fn execute(
+        &self,
+        principal: &Principal,
+        workflow_id: &str,
+        input: Value,
+        wait: bool,
+    ) -> DomainResult<workflow_executions::Model> {
+        let (workflow, _) =
+            require_workflow(&self.inner.db, principal, workflow_id, WorkflowRole::Runner).await?;
+        self.execute_workflow(principal, &workflow, input, "manual", wait)
+            .await
+    }
+
+    /// A schedule fired: runs the workflow as its owner.
+    pub async fn execute_scheduled(
+        &self,
+        workflow_id: &str,
+        input: Value,
+    ) -> DomainResult<workflow_executions::Model> {
+        let workflow = workflows::Entity::find_by_id(workflow_id.to_owned())
+            .one(&self.inner.db)
+            .await?
+            .ok_or_else(|| DomainError::not_found("workflow", workflow_id))?;
+        let owner = owner_of(&self.inner.db, &workflow).await?;
+        self.execute_workflow(&owner, &workflow, input, "schedule", false)
+            .await
+    }
+
+    /// Starts `workflow` for a caller whose access was already checked.
+    pub async fn execute_workflow(
+        &self,
+        principal: &Principal,
+        workflow: &workflows::Model,
+        input: Value,
+        trigger_kind: &'static str,
+        wait: bool,
+    ) -> DomainResult<workflow_executions::Model> {
+        let owner = owner_of(&self.inner.db, workflow).await?;
+        let prepared = self.prepare(&workflow.id, workflow.version, &owner).await?;
+        if let Err(problems) = prepared.check_execution_input(&input) {
+            return Err(DomainError::BadInput(
+                problems
+                    .into_iter()
+                    .map(|p| {
+                        let path = format!("input{}", pointer_to_path(&p.path));
+                        FieldProblem::new(
+                            path,
+                            format!("does not match the trigger's input schema: {}", p.message),
+                        )
+                    })
+                    .collect(),
+            ));
+        }
+        self.start(
+            principal,
+            prepared,
+            owner,
+            input,
+            Start::Fresh { trigger_kind },
+            wait,
+        )
+        .await
+    }
+
+    /// Runs the version an earlier execution ran, with the same input.
+    pub async fn replay(
+        &self,
+        principal: &Principal,
+        execution_id: &str,
+        wait: bool,
+    ) -> DomainResult<workflow_executions::Model> {
+        let (original, workflow) = self.original(principal, execution_id).await?;
+        let owner = owner_of(&self.inner.db, &workflow).await?;
+        let prepared = self
+            .prepare(&workflow.id, original.workflow_version, &owner)
+            .await?;
+        self.start(
+            principal,
+            prepared,
+            owner,
+            original.input.clone(),
+            Start::Replay { of: original.id },
+            wait,
+        )
+        .await
+    }
+
+    /// Re-runs an earlier execution from `from_node`: everything not downstream of it
+    /// keeps its recorded result and is not run again.
+    pub async fn retry_from(
+        &self,
+        principal: &Principal,
+        execution_id: &str,
+        from_node: &str,
+        wait: bool,
+    ) -> DomainResult<workflow_executions::Model> {
+        let (original, workflow) = self.original(principal, execution_id).await?;
+        let owner = owner_of(&self.inner.db, &workflow).await?;
+        let prepared = self
+            .prepare(&workflow.id, original.workflow_version, &owner)
+            .await?;
+        let doc = &prepared.document;
+        if doc.node(from_node).is_none() {
+            return Err(DomainError::bad_input(
+                "input.fromNode",
+                format!(
+                    "workflow version {} has no node `{from_node}`",
+                    original.workflow_version
+                ),
+            ));
+        }
+        let mut rerun = doc.descendants(from_node);
+        rerun.insert(from_node);
+        let rows = node_rows(&self.inner.db, &original.id).await?;
+        let (mut preset, _, mut skipped) = reconstruct(&rows);
+        preset.retain(|id, _| !rerun.contains(id.as_str()));
+        skipped.retain(|id| !rerun.contains(id.as_str()));
+        let start = Start::Retry {
+            of: original.id.clone(),
+            preset,
+            skipped,
+        };
+        self.start(
+            principal,
+            prepared,
+            owner,
+            original.input.clone(),
+            start,
+            wait,
+        )
+        .await
+    }
+
+    /// Cancels a running execution: running nodes are interrupted, the rest never start.
+    pub async fn stop(
+        &self,
+        principal: &Principal,
+        execution_id: &str,
+    ) -> DomainResult<workflow_executions::Model> {
+        let db = &self.inner.db;
+        let execution = store::executions::get(db, principal, execution_id).await?;
+        require_workflow(db, principal, &execution.workflow_id, WorkflowRole::Runner).await?;
+        if !matches!(execution.status.as_str(), "running" | "pending") {
+            return Err(DomainError::Conflict(format!(
+                "execution {execution_id} has already finished ({})",
+                execution.status
+            )));
+        }
+        let token = self
+            .inner
+            .running
+            .lock()
+            .expect("running map")
+            .get(execution_id)
+            .cloned();
+        match token {
+            Some(token) => {
+                token.cancel();
+                // The scheduler records the end; wait briefly so the caller sees it.
+                for _ in 0..200 {
+                    let current = store::executions::get(db, principal, execution_id).await?;
+                    if current.status != "running" && current.status != "pending" {
+                        return Ok(current);
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            }
+            None => {
+                // Not running in this process (left over by a crash): close it here.
+                let recorder = Recorder::open(
+                    db.clone(),
+                    self.inner.bus.clone(),
+                    execution.id.clone(),
+                    execution.workflow_id.clone(),
+                )
+                .await?;
+                recorder
+                    .execution_finished(
+                        "cancelled",
+                        None,
+                        Some("cancelled by stopExecution".into()),
+                        std::time::Duration::ZERO,
+                    )
+                    .await?;
+            }
+        }
+        store::executions::get(db, principal, execution_id).await
+    }
+
+    /// Picks up executions a previous process left running: nodes that finished keep
+    /// their results; the rest run (again). Returns how many were resumed.
+    pub async fn resume_interrupted(&self) -> DomainResult<usize> {
+        let db = &self.inner.db;
+        let interrupted = workflow_executions::Entity::find()
+            .filter(workflow_executions::Column::Status.is_in(["running", "pending"]))
+            .order_by_asc(workflow_executions::Column::Id)
+            .all(db)
+            .await?;
+        let mut resumed = 0;
+        for execution in interrupted {
+            let Some(workflow) = workflows::Entity::find_by_id(execution.workflow_id.clone())
+                .one(db)
+                .await?
+            else {
+                continue;
+            };
+            let owner = owner_of(db, &workflow).await?;
+            let prepared = match self
+                .prepare(&workflow.id, execution.workflow_version, &owner)
+                .await
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(execution = %execution.id, error = %e, "cannot resume execution");
+                    continue;
+                }
+            };
+            let rows = node_rows(db, &execution.id).await?;
+            let (preset, attempts_made, skipped) = reconstruct(&rows);
+            let recorder = Recorder::open(
+                db.clone(),
+                self.inner.bus.clone(),
+                execution.id.clone(),
+                execution.workflow_id.clone(),
+            )
+            .await?;
+            let plan = RunPlan {
+                prepared,
+                owner,
+                input: execution.input.clone(),
+                preset,
+                attempts_made,
+                skipped,
+            };
+            self.launch(Arc::new(recorder), plan);
+            resumed += 1;
+        }
+        Ok(resumed)
+    }
+
+    async fn original(
+        &self,
+        principal: &Principal,
+        execution_id: &str,
+    ) -> DomainResult<(workflow_executions::Model, workflows::Model)> {
+        let db = &self.inner.db;
+        let original = store::executions::get(db, principal, execution_id).await?;
+        let (workflow, _) =
+            require_workflow(db, principal, &original.workflow_id, WorkflowRole::Runner).await?;
+        Ok((original, workflow))
+    }
+
+    async fn prepare(
+        &self,
+        workflow_id: &str,
+        version: i32,
+        owner: &Principal,
+    ) -> DomainResult<Arc<PreparedWorkflow>> {
+        if let Some(prepared) = self.inner.prepared.get(workflow_id, version) {
+            return Ok(prepared);
+        }
+        let db = &self.inner.db;
+        let row = workflow_versions::Entity::find()
+            .filter(workflow_versions::Column::WorkflowId.eq(workflow_id))
+            .filter(workflow_versions::Column::Version.eq(version))
+            .one(db)
+            .await?
+            .ok_or_else(|| {
+                DomainError::not_found("workflow version", format!("{workflow_id}@{version}"))
+            })?;
+        let tool_ids = crate::workflow::referenced_tool_ids(&row.document);
+        let tools = store::tools::signatures(db, owner, &tool_ids).await?;
+        let document = WorkflowDocument::parse(&row.document, &tools).map_err(|errors| {
+            DomainError::Conflict(format!(
+                "workflow version {version} no longer validates (a tool it uses may be gone): {}",
+                errors
+                    .first()
+                    .map(|e| format!("{}: {}", e.path, e.message))
+                    .unwrap_or_default()
+            ))
+        })?;
+        let prepared = Arc::new(
+            PreparedWorkflow::new(workflow_id.to_owned(), version, document)
+                .map_err(DomainError::Internal)?,
+        );
+        self.inner.prepared.insert(prepared.clone());
+        Ok(prepared)
+    }
+
+    async fn start(
+        &self,
+        principal: &Principal,
+        prepared: Arc<PreparedWorkflow>,
+        owner: Principal,
+        input: Value,
+        start: Start,
+        wait: bool,
+    ) -> DomainResult<workflow_executions::Model> {
+        let db = &self.inner.db;
+        let now = Utc::now();
+        let id = new_id();
+        let (trigger_kind, replay_of, preset, skipped) = match start {
+            Start::Fresh { trigger_kind } => {
+                (trigger_kind.to_owned(), None, HashMap::new(), Vec::new())
+            }
+            Start::Replay { of } => ("replay".to_owned(), Some(of), HashMap::new(), Vec::new()),
+            Start::Retry {
+                of,
+                preset,
+                skipped,
+            } => ("retry".to_owned(), Some(of), preset, skipped),
+        };
+        let row = workflow_executions::ActiveModel {
+            id: Set(id.clone()),
+            workflow_id: Set(prepared.workflow_id.clone()),
+            workflow_version: Set(prepared.version),
+            started_by: Set(principal.user_id.clone()),
+            status: Set("running".into()),
+            trigger_kind: Set(trigger_kind),
+            input: Set(input.clone()),
+            output: Set(None),
+            error: Set(None),
+            replay_of: Set(replay_of),
+            started_at: Set(now),
+            finished_at: Set(None),
+            duration_ms: Set(None),
+            created_at: Set(now),
+        };
+        let recorder = Recorder::open(
+            db.clone(),
+            self.inner.bus.clone(),
+            id.clone(),
+            prepared.workflow_id.clone(),
+        )
+        .await?;
+        recorder.create_execution(row, &input).await?;
+        let plan = RunPlan {
+            prepared,
+            owner,
+            input,
+            preset,
+            attempts_made: HashMap::new(),
+            skipped,
+        };
+        let handle = self.launch(Arc::new(recorder), plan);
+        if wait {
+            let _ = handle.await;
+        }
+        workflow_executions::Entity::find_by_id(id.clone())
+            .one(db)
+            .await?
+            .ok_or_else(|| DomainError::not_found("execution", id))
+    }
+
+    fn launch(&self, recorder: Arc<Recorder>, plan: RunPlan) -> tokio::task::JoinHandle<Outcome> {
+        let cancel = CancellationToken::new();
+        let execution_id = recorder.execution_id.clone();
+        self.inner
+            .running
+            .lock()
+            .expect("running map")
+            .insert(execution_id.clone(), cancel.clone());
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            let outcome = run::run(inner.clone(), recorder, plan, cancel).await;
+            inner
+                .running
+                .lock()
+                .expect("running map")
+                .remove(&execution_id);
+            outcome
+        })
+    }
+}
+
+async fn owner_of(db: &DatabaseConnection, workflow: &workflows::Model) -> DomainResult<Principal> {
+    let user = users::Entity::find_by_id(workflow.owner_id.clone())
+        .one(db)
+        .await?
+        .ok_or_else(|| DomainError::Internal(format!("workflow {} has no owner", workflow.id)))?;
+    Ok(Principal {
+        user_id: user.id,
+        role: Role::parse(&user.role).unwrap_or(Role::User),
+    })
+}
+
+async fn node_rows(
+    db: &DatabaseConnection,
+    execution_id: &str,
+) -> DomainResult<Vec<node_executions::Model>> {
+    Ok(node_executions::Entity::find()
+        .filter(node_executions::Column::ExecutionId.eq(execution_id))
+        .order_by_asc(node_executions::Column::Id)
+        .all(db)
+        .await?)
+}
+
+type Reconstructed = (
+    HashMap<String, Completed>,
+    HashMap<String, u32>,
+    Vec<String>,
+);
+
+/// What an execution's node rows say about each node: finished (with the handle it left
+/// on), how many attempts were made, or skipped.
+fn reconstruct(rows: &[node_executions::Model]) -> Reconstructed {
+    let mut completed = HashMap::new();
+    let mut attempts: HashMap<String, u32> = HashMap::new();
+    let mut skipped = Vec::new();
+    for row in rows {
+        let entry = attempts.entry(row.node_id.clone()).or_default();
+        *entry = (*entry).max(row.attempt.max(0) as u32);
+        match (row.status.as_str(), row.handle.as_deref()) {
+            ("succeeded", Some(handle)) => {
+                completed.insert(
+                    row.node_id.clone(),
+                    Completed {
+                        output: row.output.clone().unwrap_or(Value::Null),
+                        handle: handle.to_owned(),
+                    },
+                );
+            }
+            ("failed", Some(ERROR_HANDLE)) => {
+                completed.insert(
+                    row.node_id.clone(),
+                    Completed {
+                        output: json!({ "error": row.error }),
+                        handle: ERROR_HANDLE.to_owned(),
+                    },
+                );
+            }
+            ("skipped", _) => skipped.push(row.node_id.clone()),
+            _ => {}
+        }
+    }
+    (completed, attempts, skipped)
+}
+
+/// `/a/b/0` → `.a.b[0]`, to name places inside an execution's input.
+fn pointer_to_path(pointer: &str) -> String {
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|seg| {
+            if seg.chars().all(|c| c.is_ascii_digit()) && !seg.is_empty() {
+                format!("[{seg}]")
+            } else {
+                format!(".{seg}")
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,128 @@
+//! Node executors: one file per node type, all behind [`Executor`], registered in
+//! [`registry`]. Adding a node type touches its file, one line in `registry`, and its
+//! palette entry in `node_types`.
+
+mod api_call;
+mod condition;
+mod custom;
+mod data_transform;
+pub mod http_auth;
+mod jq_cache;
+mod llm_agent;
+mod output;
+mod trigger;
+mod web_search;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::Principal;
+use crate::node_types::MAIN_HANDLE;
+use crate::workflow::Node;
+
+/// Everything an executor may use besides its input. Shared by all runs of one engine.
+pub struct Services {
+    pub db: DatabaseConnection,
+    /// Every outgoing HTTP request goes through it: the SSRF guard, timeouts, size cap.
+    pub http: crate::outbound::OutboundClient,
+    /// Decrypts credentials for executors; `None` when the server runs without one, in
+    /// which case nodes that name a credential fail saying so.
+    pub vault: Option<crate::vault::Vault>,
+    /// OAuth2 access tokens reused across runs until they expire.
+    pub oauth_tokens: http_auth::OAuthTokenCache,
+}
+
+/// One attempt of one node.
+pub struct NodeContext<'a> {
+    pub execution_id: &'a str,
+    pub workflow_id: &'a str,
+    pub node: &'a Node,
+    pub attempt: u32,
+    /// The input the execution was started with.
+    pub execution_input: &'a Value,
+    /// The workflow's owner: tools and credentials are looked up as them.
+    pub owner: &'a Principal,
+    pub services: &'a Services,
+    /// Cancelled by `stopExecution`; long-running executors should watch it.
+    pub cancel: CancellationToken,
+}
+
+impl NodeContext<'_> {
+    /// Sent as `Idempotency-Key` on outgoing calls: the same for every attempt and every
+    /// resumed run of this node in this execution, so receivers can drop repeats.
+    pub fn idempotency_key(&self) -> String {
+        format!("{}:{}", self.execution_id, self.node.id().as_str())
+    }
+}
+
+/// What a node produced and which output handle the run continues on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeOutcome {
+    pub output: Value,
+    pub handle: String,
+}
+
+impl NodeOutcome {
+    pub fn main(output: Value) -> Self {
+        Self {
+            output,
+            handle: MAIN_HANDLE.to_owned(),
+        }
+    }
+}
+
+/// Why an attempt failed. `retryable: false` skips the remaining attempts (a 400 will
+/// not turn into a 200 by asking again).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeFailure {
+    pub message: String,
+    pub retryable: bool,
+}
+
+impl NodeFailure {
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: true,
+        }
+    }
+
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: false,
+        }
+    }
+}
+
+pub type NodeResult = Result<NodeOutcome, NodeFailure>;
+
+/// A node type's behaviour. `input` has been resolved from the node's bindings and
+/// validated against the node's input schema before this is called.
+#[async_trait::async_trait]
+pub trait Executor: Send + Sync + 'static {
+    fn node_type(&self) -> &'static str;
+
+    async fn execute(&self, ctx: &NodeContext<'_>, input: Map<String, Value>) -> NodeResult;
+}
+
+pub type Registry = HashMap<&'static str, Arc<dyn Executor>>;
+
+/// Every executor, keyed by node type. The one place node types are registered.
+pub fn registry() -> Registry {
+    let executors: Vec<Arc<dyn Executor>> = vec![
+        Arc::new(trigger::Trigger),
+        Arc::new(data_transform::DataTransform::default()),
+        Arc::new(condition::Condition::default()),
+        Arc::new(output::Output),
+        Arc::new(api_call::ApiCall),
+        Arc::new(llm_agent::LlmAgent::default()),
+        Arc::new(web_search::WebSearch),
+        Arc::new(custom::Custom::default()),
+    ];
+    executors.into_iter().map(|e| (e.node_type(), e)).collect()
+}
