@@ -74,7 +74,7 @@ impl Application {
             db.clone(),
             EngineConfig {
                 outbound,
-                vault: Some(vault),
+                vault: Some(vault.clone()),
                 ..EngineConfig::default()
             },
         );
@@ -88,7 +88,7 @@ impl Application {
         }
         let state = AppState {
             db: db.clone(),
-            schema: build_schema(db.clone(), engine.clone()),
+            schema: build_schema(db.clone(), engine.clone(), vault),
         };
         Ok(Self {
             listener,

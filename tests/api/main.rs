@@ -2,10 +2,12 @@
 
 mod auth;
 mod crash;
+mod credentials;
 mod engine;
 mod engine_http;
 mod health;
 mod limits;
+mod mapping;
 mod restart;
 mod schema;
 mod sharing;

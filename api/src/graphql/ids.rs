@@ -13,6 +13,7 @@ pub enum Kind {
     Template,
     Execution,
     User,
+    Credential,
 }
 
 impl Kind {
@@ -23,6 +24,7 @@ impl Kind {
             Kind::Template => "Template",
             Kind::Execution => "Execution",
             Kind::User => "User",
+            Kind::Credential => "Credential",
         }
     }
 

@@ -1,6 +1,7 @@
 //! The GraphQL schema: roots merged per area, limits, and error codes.
 
 pub mod context;
+pub mod credentials;
 pub mod errors;
 pub mod executions;
 pub mod ids;
@@ -33,6 +34,7 @@ pub struct Query(
     templates::TemplateQuery,
     executions::ExecutionQuery,
     node_types::NodeTypeQuery,
+    credentials::CredentialQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -42,6 +44,7 @@ pub struct Mutation(
     workflows::WorkflowMutation,
     templates::TemplateMutation,
     executions::ExecutionMutation,
+    credentials::CredentialMutation,
 );
 
 pub type WeftSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -55,8 +58,12 @@ fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription>
         .extension(errors::ErrorCodes)
 }
 
-pub fn build_schema(db: DatabaseConnection, engine: domain::engine::Engine) -> WeftSchema {
-    builder().data(db).data(engine).finish()
+pub fn build_schema(
+    db: DatabaseConnection,
+    engine: domain::engine::Engine,
+    vault: domain::vault::Vault,
+) -> WeftSchema {
+    builder().data(db).data(engine).data(vault).finish()
 }
 
 /// The SDL clients depend on; `schema.graphql` at the repository root must equal it.

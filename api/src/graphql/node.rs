@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Interface, Object};
 
 use super::context::{db, principal};
+use super::credentials::Credential;
 use super::errors::ApiResult;
 use super::executions::Execution;
 use super::ids::{Kind, decode_any};
@@ -19,6 +20,7 @@ pub enum Node {
     Template(Template),
     Execution(Execution),
     User(User),
+    Credential(Credential),
 }
 
 #[derive(Default)]
@@ -42,6 +44,10 @@ impl NodeQuery {
             Kind::Execution => Node::Execution(Execution(
                 domain::store::executions::get(db, principal, &raw).await?,
             )),
+            Kind::Credential => {
+                let vault = ctx.data_unchecked::<domain::vault::Vault>();
+                Node::Credential(Credential(vault.get(db, principal, &raw).await?))
+            }
             Kind::User => {
                 let user = domain::auth::find_users(db, std::slice::from_ref(&raw))
                     .await?

@@ -50,6 +50,10 @@ impl Tool {
     pub async fn id(&self) -> ID {
         encode(Kind::Tool, &self.0.id)
     }
+    /// The id workflow documents use (`config.toolId` of a `custom` node).
+    async fn uuid(&self) -> &str {
+        &self.0.id
+    }
     async fn name(&self) -> &str {
         &self.0.name
     }
