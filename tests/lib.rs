@@ -1,6 +1,8 @@
 //! Test harness: starts the real Weft server on an ephemeral port with a fresh database
 //! (an SQLite file, or a new PostgreSQL database when `WEFT_TEST_POSTGRES_URL` is set)
-//! and speaks GraphQL to it over HTTP.
+//! and speaks GraphQL to it over HTTP and WebSocket.
+
+pub mod ws;
 
 use std::collections::BTreeMap;
 
@@ -45,6 +47,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub database_url: String,
     pub data_dir: tempfile::TempDir,
+    /// The running server's engine, for waiting on what it does (e.g. its subscriber count).
+    pub engine: domain::engine::Engine,
     postgres: Option<PostgresDatabase>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -112,10 +116,19 @@ pub async fn fresh_database(
 
 /// Starts Weft on 127.0.0.1:0 with a fresh database. `None` means "skip this backend".
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// [`spawn_app`] with the test's own settings on top of the harness's (retention, the
+/// metrics token, …).
+pub async fn spawn_app_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut weft::Config),
+) -> Option<TestApp> {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let (database_url, postgres) = fresh_database(backend, data_dir.path()).await?;
     let admin_token = domain::auth::generate_token();
-    let config = weft::Config {
+    let mut config = weft::Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.path().to_path_buf(),
         database_url: Some(database_url.clone()),
@@ -123,11 +136,14 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         master_key_previous: None,
         admin_token: Some(SecretString::from(admin_token.clone())),
         outbound: loopback_policy(),
+        ..Default::default()
     };
+    configure(&mut config);
     let app = weft::Application::build(config)
         .await
         .expect("building the app");
     let base_url = format!("http://{}", app.local_addr());
+    let engine = app.engine().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;
@@ -142,6 +158,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         db,
         database_url,
         data_dir,
+        engine,
         postgres: postgres.map(|(admin_url, name)| PostgresDatabase { admin_url, name }),
         shutdown: Some(tx),
     })

@@ -27,6 +27,7 @@ pub struct Application {
     database_url: String,
     /// Set only on the first start, when the admin token was generated (not preset).
     generated_admin_token: Option<String>,
+    retention: domain::retention::RetentionPolicy,
 }
 
 /// Connects and brings the schema up to date; safe to run on every start.
@@ -89,6 +90,8 @@ impl Application {
         let state = AppState {
             db: db.clone(),
             schema: build_schema(db.clone(), engine.clone(), vault),
+            metrics: crate::metrics::Metrics::new(engine.events().clone()),
+            metrics_token: config.metrics_token.clone(),
         };
         Ok(Self {
             listener,
@@ -97,6 +100,7 @@ impl Application {
             engine,
             database_url,
             generated_admin_token: bootstrap.and_then(|b| b.generated_token),
+            retention: config.retention,
         })
     }
 
@@ -122,7 +126,7 @@ impl Application {
         &self.engine
     }
 
-    /// Serves (and fires schedules) until `shutdown` resolves, then finishes in-flight
+    /// Serves (and fires schedules, and prunes history) until `shutdown` resolves, then finishes in-flight
     /// requests.
     pub async fn run_until(
         self,
@@ -132,6 +136,11 @@ impl Application {
         tokio::spawn(domain::schedule::run_scheduler(
             self.db.clone(),
             self.engine.clone(),
+            stop.clone(),
+        ));
+        tokio::spawn(domain::retention::run_pruner(
+            self.db.clone(),
+            self.retention,
             stop.clone(),
         ));
         let result = axum::serve(self.listener, self.router)

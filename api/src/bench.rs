@@ -106,6 +106,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         master_key_previous: None,
         admin_token: Some(token.clone().into()),
         outbound: Default::default(),
+        ..Default::default()
     };
     let app = Application::build(config).await?;
     let engine = app.engine().clone();

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use domain::outbound::OutboundPolicy;
+use domain::retention::RetentionPolicy;
 use secrecy::SecretString;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -25,6 +26,10 @@ pub struct Config {
     pub admin_token: Option<SecretString>,
     /// What outgoing HTTP (api-call, webhook, llm-agent, web-search) may reach.
     pub outbound: OutboundPolicy,
+    /// Which finished executions the pruner deletes; by default none.
+    pub retention: RetentionPolicy,
+    /// When set, `GET /metrics` wants `Authorization: Bearer <this>`; open otherwise.
+    pub metrics_token: Option<SecretString>,
 }
 
 impl Default for Config {
@@ -37,6 +42,8 @@ impl Default for Config {
             master_key_previous: None,
             admin_token: None,
             outbound: OutboundPolicy::default(),
+            retention: RetentionPolicy::default(),
+            metrics_token: None,
         }
     }
 }
@@ -58,6 +65,11 @@ impl Config {
         config.master_key_previous = var("WEFT_MASTER_KEY_PREVIOUS").map(SecretString::from);
         config.admin_token = var("WEFT_ADMIN_TOKEN").map(SecretString::from);
         config.outbound = OutboundPolicy::from_env().context("reading the outbound HTTP policy")?;
+        config.retention = RetentionPolicy {
+            max_age_days: positive("WEFT_RETENTION_DAYS")?,
+            max_per_workflow: positive("WEFT_RETENTION_PER_WORKFLOW")?,
+        };
+        config.metrics_token = var("WEFT_METRICS_TOKEN").map(SecretString::from);
         Ok(config)
     }
 
@@ -75,6 +87,17 @@ impl Config {
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A whole number of at least 1, or `None` when the variable is unset.
+fn positive<T: std::str::FromStr + PartialOrd + From<u8>>(name: &str) -> anyhow::Result<Option<T>> {
+    let Some(raw) = var(name) else {
+        return Ok(None);
+    };
+    match raw.trim().parse::<T>() {
+        Ok(n) if n >= T::from(1) => Ok(Some(n)),
+        _ => anyhow::bail!("{name}={raw} must be a whole number of at least 1"),
+    }
 }
 
 /// The URL with any password replaced, for start-up logs.

@@ -1,4 +1,5 @@
-//! HTTP routes: GraphQL (POST) and GraphiQL (GET) at `/graphql`, health and readiness.
+//! HTTP routes: GraphQL (POST) and GraphiQL (GET) at `/graphql`, subscriptions over
+//! WebSocket at `/graphql/ws` (see `graphql_ws`), health and readiness.
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
@@ -18,14 +19,19 @@ use crate::graphql::loaders::Loaders;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: WeftSchema,
+    pub metrics: crate::metrics::Metrics,
+    /// `GET /metrics` wants this bearer token when set.
+    pub metrics_token: Option<secrecy::SecretString>,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphql") }))
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql/ws", get(crate::graphql_ws::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .with_state(state)
 }
 
@@ -59,7 +65,12 @@ async fn graphql(
 }
 
 async fn graphiql() -> impl IntoResponse {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .finish(),
+    )
 }
 
 async fn healthz() -> &'static str {
@@ -72,6 +83,41 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         Err(error) => {
             tracing::warn!(%error, "database is not reachable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}
+
+/// Prometheus scrape target; open unless `WEFT_METRICS_TOKEN` is set.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> axum::response::Response {
+    if let Some(expected) = &state.metrics_token {
+        use secrecy::ExposeSecret;
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
+        if !presented.is_some_and(|t| crate::metrics::token_matches(t, expected.expose_secret())) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "metrics need `Authorization: Bearer <WEFT_METRICS_TOKEN>`",
+            )
+                .into_response();
+        }
+    }
+    match state.metrics.render(&state.db).await {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "rendering metrics");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
         }
     }
 }

@@ -2,9 +2,14 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_events;
+pub mod bench_history;
 pub mod config;
 pub mod graphql;
+pub mod graphql_ws;
 pub mod http;
+pub mod metrics;
+pub mod seed;
 
 pub use app::Application;
 pub use config::Config;

@@ -27,6 +27,30 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Fill the database (WEFT_DATABASE_URL or the default SQLite file) with synthetic
+    /// execution history.
+    Seed {
+        #[arg(long)]
+        executions: usize,
+        #[arg(long, default_value_t = 100)]
+        workflows: usize,
+    },
+    /// Measure history queries over GraphQL against a seeded database (results go in the
+    /// README).
+    BenchHistory {
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+    },
+    /// Measure live event latency, commit to WebSocket frame, with 1 and 1,000 subscribers
+    /// (results go in the README).
+    BenchEvents {
+        /// Measured workflow runs per subscriber count.
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+        /// Subscriber counts, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,1000")]
+        subscribers: Vec<usize>,
+    },
 }
 
 #[tokio::main]
@@ -51,6 +75,16 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve().await,
+        Command::Seed {
+            executions,
+            workflows,
+        } => seed(executions, workflows).await,
+        Command::BenchEvents { runs, subscribers } => {
+            weft::bench_events::run(weft::bench_events::Options { runs, subscribers }).await
+        }
+        Command::BenchHistory { iterations } => {
+            weft::bench_history::run(weft::bench_history::Options { iterations }).await
+        }
         Command::Bench {
             iterations,
             concurrency,
@@ -64,6 +98,34 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
     }
+}
+
+async fn seed(executions: usize, workflows: usize) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let (db, url) = weft::app::open_database(&config).await?;
+    let report = weft::seed::seed(
+        &db,
+        weft::seed::SeedOptions {
+            executions,
+            workflows,
+        },
+    )
+    .await?;
+    println!(
+        "seeded {} executions ({} node runs) over {} workflows into {} in {:.1} s",
+        report.executions,
+        report.node_runs,
+        report.workflow_ids.len(),
+        weft::config::redact_url(&url),
+        report.elapsed.as_secs_f64()
+    );
+    if let Some(token) = report.generated_admin_token {
+        println!(
+            "The database was empty: an administrator was created. Its API token is shown once:"
+        );
+        println!("    {token}");
+    }
+    Ok(())
 }
 
 async fn serve() -> anyhow::Result<()> {

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 /// Opens a pool for `url` with the settings Weft relies on: WAL and a busy timeout on
 /// SQLite so concurrent writers wait instead of failing, bounded pools everywhere.
@@ -12,12 +13,16 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .max_connections(if url.starts_with("sqlite") { 8 } else { 16 })
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging(false);
-    let db = Database::connect(options).await?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        // WAL lets readers proceed while one writer commits; it persists in the file.
-        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
-        db.execute_unprepared("PRAGMA synchronous=NORMAL").await?;
-    }
-    Ok(db)
+        .sqlx_logging(false)
+        // Per connection, not per database: every pooled connection must get these.
+        // WAL lets readers proceed while one writer commits; NORMAL syncs at checkpoints
+        // instead of on every commit (a power cut may lose the last commits, a process
+        // crash loses nothing); the busy timeout makes concurrent writers queue.
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    Database::connect(options).await
 }

@@ -13,6 +13,7 @@ pub mod mapping;
 pub mod node_types;
 pub mod outbound;
 pub mod page;
+pub mod retention;
 pub mod schedule;
 pub mod store;
 pub mod vault;

@@ -8,6 +8,7 @@ mod common;
 mod m20261126_000001_create_identity_tables;
 mod m20261126_000002_create_tool_tables;
 mod m20261126_000003_create_workflow_tables;
+mod m20261126_000004_history_indexes;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_create_identity_tables::Migration),
             Box::new(m20261126_000002_create_tool_tables::Migration),
             Box::new(m20261126_000003_create_workflow_tables::Migration),
+            Box::new(m20261126_000004_history_indexes::Migration),
         ]
     }
 }

@@ -1,4 +1,4 @@
-//! End-to-end tests: the real server, real databases, GraphQL over HTTP.
+//! End-to-end tests: the real server, real databases, GraphQL over HTTP and WebSocket.
 
 mod auth;
 mod crash;
@@ -6,11 +6,13 @@ mod credentials;
 mod engine;
 mod engine_http;
 mod health;
+mod history;
 mod limits;
 mod mapping;
 mod restart;
 mod schema;
 mod sharing;
+mod subscriptions;
 mod templates;
 mod tools;
 mod workflows;

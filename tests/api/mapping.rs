@@ -132,3 +132,13 @@ on_both_databases! {
         assert!(fired["output"]["firedAt"].is_string());
     }
 }
+
+on_both_databases! {
+    async fn a_schedule_with_an_invalid_cron_expression_is_rejected(app: TestApp) {
+        let document = json!({ "version": 1, "nodes": [
+            { "id": "tick", "type": "trigger", "name": "tick", "config": { "kind": "schedule", "cron": "every tuesday" } } ], "edges": [] });
+        let data = app.admin_ok(VALIDATE, json!({ "d": document })).await;
+        let problems = data["validateWorkflow"]["problems"].as_array().unwrap().clone();
+        assert!(problems.iter().any(|p| p["path"] == "nodes[0].config.cron" && p["message"].as_str().unwrap().contains("every tuesday")), "{problems:?}");
+    }
+}

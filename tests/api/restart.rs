@@ -11,6 +11,7 @@ fn config(dir: &std::path::Path, url: &str, token: Option<String>) -> weft::Conf
         master_key_previous: None,
         admin_token: token.map(SecretString::from),
         outbound: weft_e2e::loopback_policy(),
+        ..Default::default()
     }
 }
 

@@ -1,16 +1,19 @@
 //! Executions (read-only here; the engine writes them), their node runs and events.
 
-use async_graphql::{Context, Enum, ID, InputObject, Json, Object};
+use async_graphql::connection::Connection;
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::store::executions::{self as store, ExecutionFilter};
 use entity::{execution_events, node_executions, workflow_executions};
 use serde_json::Value;
+use std::sync::Arc;
 
 use super::context::{db, principal};
 use super::errors::ApiResult;
+use super::ids::encode_cursor;
 use super::ids::{Kind, decode, encode};
 use super::loaders::loaders;
-use super::relay::{RelayConnection, complexity, connection, page_request};
+use super::relay::{complexity, connection, page_request};
 use super::workflows::Workflow;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -135,7 +138,7 @@ impl Execution {
         #[graphql(default = 100)] first: i32,
     ) -> ApiResult<Vec<ExecutionEvent>> {
         let rows = store::events(db(ctx), &self.0.id, after_sequence, first.max(0) as u64).await?;
-        Ok(rows.into_iter().map(ExecutionEvent).collect())
+        rows.into_iter().map(ExecutionEvent::stored).collect()
     }
 }
 
@@ -175,9 +178,15 @@ impl NodeRun {
     }
 }
 
-pub struct ExecutionEvent(pub execution_events::Model);
+/// One event, stored or live: both are the engine's event, shared rather than copied so
+/// a thousand subscribers of one event hold one payload.
+pub struct ExecutionEvent(pub Arc<domain::engine::ExecutionEvent>);
 
 impl ExecutionEvent {
+    pub fn stored(row: execution_events::Model) -> ApiResult<Self> {
+        Ok(Self(Arc::new(row.try_into()?)))
+    }
+
     fn field(&self, name: &str) -> Option<&Value> {
         self.0.payload.get(name).filter(|v| !v.is_null())
     }
@@ -195,7 +204,7 @@ impl ExecutionEvent {
         self.0.sequence
     }
     async fn kind(&self) -> Option<ExecutionEventKind> {
-        ExecutionEventKind::parse(&self.0.kind)
+        ExecutionEventKind::parse(self.0.kind.as_str())
     }
     async fn at(&self) -> DateTime<Utc> {
         self.0.at
@@ -232,6 +241,18 @@ impl ExecutionEvent {
     }
 }
 
+/// What a page of `executions` carries beside the Relay fields.
+#[derive(SimpleObject)]
+pub struct HistoryFields {
+    /// Set when a `text` search used up its scan budget (the newest 20,000 executions
+    /// that pass the other filters, after `after`) before filling the page. The page
+    /// may then hold fewer executions than asked, even none, and `hasNextPage` is true:
+    /// pass this as `after` to search on (`endCursor` works too, but rescans).
+    pub search_resume_cursor: Option<String>,
+}
+
+pub type ExecutionConnection = Connection<String, Execution, HistoryFields>;
+
 #[derive(Default)]
 pub struct ExecutionQuery;
 
@@ -250,7 +271,7 @@ impl ExecutionQuery {
         started_after: Option<DateTime<Utc>>,
         started_before: Option<DateTime<Utc>>,
         text: Option<String>,
-    ) -> ApiResult<RelayConnection<Execution>> {
+    ) -> ApiResult<ExecutionConnection> {
         let principal = principal(ctx)?;
         let after_given = after.is_some();
         let workflow_id = workflow_id
@@ -263,8 +284,17 @@ impl ExecutionQuery {
             started_before,
             text,
         };
-        let page = store::list(db(ctx), principal, filter, page_request(first, after)?).await?;
-        Ok(connection(page, after_given, |e| &e.id, Execution))
+        let found = store::list(db(ctx), principal, filter, page_request(first, after)?).await?;
+        let plain = connection(found.page, after_given, |e| &e.id, Execution);
+        let mut page = ExecutionConnection::with_additional_fields(
+            plain.has_previous_page,
+            plain.has_next_page,
+            HistoryFields {
+                search_resume_cursor: found.resume_after.as_deref().map(encode_cursor),
+            },
+        );
+        page.edges = plain.edges;
+        Ok(page)
     }
 
     async fn execution(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Execution> {

@@ -9,12 +9,14 @@ pub mod loaders;
 pub mod node;
 pub mod node_types;
 pub mod relay;
+pub mod stats;
+pub mod subscriptions;
 pub mod templates;
 pub mod tools;
 pub mod users;
 pub mod workflows;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 /// Deepest nesting a query may have; the deepest legitimate query (execution → node
@@ -35,6 +37,7 @@ pub struct Query(
     executions::ExecutionQuery,
     node_types::NodeTypeQuery,
     credentials::CredentialQuery,
+    stats::StatsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -47,15 +50,19 @@ pub struct Mutation(
     credentials::CredentialMutation,
 );
 
-pub type WeftSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type WeftSchema = Schema<Query, Mutation, subscriptions::Subscription>;
 
-fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(MAX_QUERY_DEPTH)
-        .limit_complexity(MAX_QUERY_COMPLEXITY)
-        .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
-        .limit_directives(MAX_DIRECTIVES)
-        .extension(errors::ErrorCodes)
+fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, subscriptions::Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscriptions::Subscription,
+    )
+    .limit_depth(MAX_QUERY_DEPTH)
+    .limit_complexity(MAX_QUERY_COMPLEXITY)
+    .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
+    .limit_directives(MAX_DIRECTIVES)
+    .extension(errors::ErrorCodes)
 }
 
 pub fn build_schema(
@@ -63,7 +70,12 @@ pub fn build_schema(
     engine: domain::engine::Engine,
     vault: domain::vault::Vault,
 ) -> WeftSchema {
-    builder().data(db).data(engine).data(vault).finish()
+    builder()
+        .data(db)
+        .data(engine)
+        .data(vault)
+        .data(subscriptions::RenderCache::default())
+        .finish()
 }
 
 /// The SDL clients depend on; `schema.graphql` at the repository root must equal it.

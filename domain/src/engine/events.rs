@@ -3,8 +3,10 @@
 //! engine never waits for them.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use entity::execution_events;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
@@ -30,6 +32,18 @@ impl EventKind {
             EventKind::ExecutionComplete => "EXECUTION_COMPLETE",
         }
     }
+
+    /// The inverse of [`EventKind::as_str`]; `None` for a name the engine never writes.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "EXECUTION_START" => EventKind::ExecutionStart,
+            "NODE_START" => EventKind::NodeStart,
+            "NODE_COMPLETE" => EventKind::NodeComplete,
+            "NODE_ERROR" => EventKind::NodeError,
+            "EXECUTION_COMPLETE" => EventKind::ExecutionComplete,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +55,33 @@ pub struct ExecutionEvent {
     pub at: DateTime<Utc>,
     /// Kind-specific fields (nodeId, output, error, …) as stored in `execution_events`.
     pub payload: Value,
+    /// Monotonic time right after the commit, on live events only (`None` when read back
+    /// from the store). `at` is taken before the transaction starts, so in-process
+    /// measurements of commit-to-delivery latency use this instead.
+    pub committed: Option<Instant>,
+}
+
+impl TryFrom<execution_events::Model> for ExecutionEvent {
+    type Error = crate::DomainError;
+
+    /// A stored row as the same event subscribers receive live.
+    fn try_from(row: execution_events::Model) -> Result<Self, Self::Error> {
+        let kind = EventKind::parse(&row.kind).ok_or_else(|| {
+            crate::DomainError::Internal(format!(
+                "event {} has the unknown kind `{}`",
+                row.id, row.kind
+            ))
+        })?;
+        Ok(Self {
+            execution_id: row.execution_id,
+            workflow_id: row.workflow_id,
+            sequence: row.sequence,
+            kind,
+            at: row.at,
+            payload: row.payload,
+            committed: None,
+        })
+    }
 }
 
 #[derive(Clone)]
@@ -64,5 +105,10 @@ impl EventBus {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<ExecutionEvent>> {
         self.sender.subscribe()
+    }
+
+    /// Live receivers: one per open subscription.
+    pub fn subscriber_count(&self) -> usize {
+        self.sender.receiver_count()
     }
 }

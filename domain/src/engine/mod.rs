@@ -5,15 +5,14 @@ pub mod events;
 mod prepared;
 mod records;
 mod run;
+mod writer;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use entity::{node_executions, users, workflow_executions, workflow_versions, workflows};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +21,7 @@ use prepared::PreparedCache;
 pub use prepared::PreparedWorkflow;
 use records::Recorder;
 use run::{Completed, Outcome, RunPlan};
+use writer::Writer;
 
 use crate::access::{WorkflowRole, require_workflow};
 use crate::auth::{Principal, Role};
@@ -68,6 +68,7 @@ pub struct EngineInner {
     config: EngineConfig,
     prepared: PreparedCache,
     running: Mutex<HashMap<String, CancellationToken>>,
+    writer: Writer,
 }
 
 /// Cheap to clone; one per process.
@@ -93,6 +94,7 @@ enum Start {
 
 impl Engine {
     pub fn new(db: DatabaseConnection, config: EngineConfig) -> Self {
+        let writer = Writer::start(db.clone());
         let services = Services {
             db: db.clone(),
             http: config.outbound.clone(),
@@ -108,6 +110,7 @@ impl Engine {
                 config,
                 prepared: PreparedCache::default(),
                 running: Mutex::new(HashMap::new()),
+                writer,
             }),
         }
     }
@@ -288,7 +291,8 @@ impl Engine {
             None => {
                 // Not running in this process (left over by a crash): close it here.
                 let recorder = Recorder::open(
-                    db.clone(),
+                    db,
+                    self.inner.writer.clone(),
                     self.inner.bus.clone(),
                     execution.id.clone(),
                     execution.workflow_id.clone(),
@@ -338,7 +342,8 @@ impl Engine {
             let rows = node_rows(db, &execution.id).await?;
             let (preset, attempts_made, skipped) = reconstruct(&rows);
             let recorder = Recorder::open(
-                db.clone(),
+                db,
+                self.inner.writer.clone(),
                 self.inner.bus.clone(),
                 execution.id.clone(),
                 execution.workflow_id.clone(),
@@ -430,30 +435,31 @@ impl Engine {
                 skipped,
             } => ("retry".to_owned(), Some(of), preset, skipped),
         };
-        let row = workflow_executions::ActiveModel {
-            id: Set(id.clone()),
-            workflow_id: Set(prepared.workflow_id.clone()),
-            workflow_version: Set(prepared.version),
-            started_by: Set(principal.user_id.clone()),
-            status: Set("running".into()),
-            trigger_kind: Set(trigger_kind),
-            input: Set(input.clone()),
-            output: Set(None),
-            error: Set(None),
-            replay_of: Set(replay_of),
-            started_at: Set(now),
-            finished_at: Set(None),
-            duration_ms: Set(None),
-            created_at: Set(now),
+        let row = workflow_executions::Model {
+            id: id.clone(),
+            workflow_id: prepared.workflow_id.clone(),
+            workflow_version: prepared.version,
+            started_by: principal.user_id.clone(),
+            status: "running".into(),
+            trigger_kind,
+            input: input.clone(),
+            output: None,
+            error: None,
+            replay_of,
+            started_at: now,
+            finished_at: None,
+            duration_ms: None,
+            created_at: now,
         };
         let recorder = Recorder::open(
-            db.clone(),
+            db,
+            self.inner.writer.clone(),
             self.inner.bus.clone(),
             id.clone(),
             prepared.workflow_id.clone(),
         )
         .await?;
-        recorder.create_execution(row, &input).await?;
+        recorder.create_execution(row).await?;
         let plan = RunPlan {
             prepared,
             owner,

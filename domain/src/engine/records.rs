@@ -1,25 +1,25 @@
 //! The durable record of one execution: node attempts and events. Every state change is
-//! committed before it is announced, and the sequence is assigned under one lock per
-//! execution so events are stored and published in the same order.
+//! committed (through the group-commit [`Writer`]) before it is announced, and the
+//! sequence is assigned under one lock per execution so events are stored and published
+//! in the same order.
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, SecondsFormat, Utc};
 use entity::{execution_events, node_executions, workflow_executions};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use super::events::{EventBus, EventKind, ExecutionEvent};
+use super::writer::Writer;
 use crate::error::DomainResult;
 use crate::ids::new_id;
 use crate::workflow::Node;
 
 pub struct Recorder {
-    db: DatabaseConnection,
+    writer: Writer,
     bus: EventBus,
     pub execution_id: String,
     pub workflow_id: String,
@@ -30,11 +30,29 @@ pub fn millis(d: Duration) -> i64 {
     d.as_millis().min(i64::MAX as u128) as i64
 }
 
+/// Timestamps are written exactly as sqlx encodes them (RFC 3339), so rows written here
+/// and rows written through sea-orm compare and sort alike on SQLite, where they are text.
+fn ts(at: DateTime<Utc>) -> SimpleExpr {
+    Expr::val(at.to_rfc3339_opts(SecondsFormat::AutoSi, false))
+}
+
+fn json_val(value: Option<&Value>) -> SimpleExpr {
+    match value {
+        Some(v) => Expr::val(sea_orm::sea_query::Value::Json(Some(Box::new(v.clone())))),
+        None => Expr::val(sea_orm::sea_query::Value::Json(None)),
+    }
+}
+
+fn text(value: Option<&str>) -> SimpleExpr {
+    Expr::val(value.map(str::to_owned))
+}
+
 impl Recorder {
     /// For a new execution (sequence starts at 1) or one being resumed (continues after
     /// the last stored event).
     pub async fn open(
-        db: DatabaseConnection,
+        db: &DatabaseConnection,
+        writer: Writer,
         bus: EventBus,
         execution_id: String,
         workflow_id: String,
@@ -45,11 +63,11 @@ impl Recorder {
             .filter(execution_events::Column::ExecutionId.eq(&execution_id))
             .order_by_desc(execution_events::Column::Sequence)
             .into_tuple::<i64>()
-            .one(&db)
+            .one(db)
             .await?
             .unwrap_or(0);
         Ok(Self {
-            db,
+            writer,
             bus,
             execution_id,
             workflow_id,
@@ -57,36 +75,38 @@ impl Recorder {
         })
     }
 
-    /// Runs `change`, stores the event, commits, and only then publishes.
-    async fn commit_with_event<F>(
+    /// Commits `changes` together with the event, and only then publishes it.
+    async fn commit_with_event(
         &self,
         kind: EventKind,
         payload: Value,
-        change: F,
-    ) -> DomainResult<()>
-    where
-        F: for<'t> FnOnce(
-                &'t DatabaseTransaction,
-            )
-                -> futures::future::BoxFuture<'t, Result<(), sea_orm::DbErr>>
-            + Send,
-    {
+        mut changes: Vec<String>,
+    ) -> DomainResult<()> {
         let mut next = self.next_sequence.lock().await;
         let at = Utc::now();
-        let txn = self.db.begin().await?;
-        change(&txn).await?;
-        execution_events::ActiveModel {
-            id: Set(new_id()),
-            execution_id: Set(self.execution_id.clone()),
-            workflow_id: Set(self.workflow_id.clone()),
-            sequence: Set(*next),
-            kind: Set(kind.as_str().to_owned()),
-            payload: Set(payload.clone()),
-            at: Set(at),
-        }
-        .insert(&txn)
-        .await?;
-        txn.commit().await?;
+        let event = Query::insert()
+            .into_table(execution_events::Entity)
+            .columns([
+                execution_events::Column::Id,
+                execution_events::Column::ExecutionId,
+                execution_events::Column::WorkflowId,
+                execution_events::Column::Sequence,
+                execution_events::Column::Kind,
+                execution_events::Column::Payload,
+                execution_events::Column::At,
+            ])
+            .values_panic([
+                Expr::val(new_id()),
+                Expr::val(self.execution_id.clone()),
+                Expr::val(self.workflow_id.clone()),
+                Expr::val(*next),
+                Expr::val(kind.as_str()),
+                json_val(Some(&payload)),
+                ts(at),
+            ])
+            .to_owned();
+        changes.push(self.writer.render(&event));
+        self.writer.commit(changes).await?;
         self.bus.publish(ExecutionEvent {
             execution_id: self.execution_id.clone(),
             workflow_id: self.workflow_id.clone(),
@@ -94,25 +114,96 @@ impl Recorder {
             kind,
             at,
             payload,
+            committed: Some(std::time::Instant::now()),
         });
         *next += 1;
         Ok(())
     }
 
     /// Creates the execution row and its `EXECUTION_START` event in one transaction.
-    pub async fn create_execution(
-        &self,
-        row: workflow_executions::ActiveModel,
-        input: &Value,
-    ) -> DomainResult<()> {
-        let payload = json!({ "input": input });
-        self.commit_with_event(EventKind::ExecutionStart, payload, move |txn| {
-            Box::pin(async move {
-                row.insert(txn).await?;
-                Ok(())
-            })
-        })
+    pub async fn create_execution(&self, row: workflow_executions::Model) -> DomainResult<()> {
+        let insert = Query::insert()
+            .into_table(workflow_executions::Entity)
+            .columns([
+                workflow_executions::Column::Id,
+                workflow_executions::Column::WorkflowId,
+                workflow_executions::Column::WorkflowVersion,
+                workflow_executions::Column::StartedBy,
+                workflow_executions::Column::Status,
+                workflow_executions::Column::TriggerKind,
+                workflow_executions::Column::Input,
+                workflow_executions::Column::ReplayOf,
+                workflow_executions::Column::StartedAt,
+                workflow_executions::Column::CreatedAt,
+            ])
+            .values_panic([
+                Expr::val(row.id.clone()),
+                Expr::val(row.workflow_id.clone()),
+                Expr::val(row.workflow_version),
+                Expr::val(row.started_by.clone()),
+                Expr::val(row.status.clone()),
+                Expr::val(row.trigger_kind.clone()),
+                json_val(Some(&row.input)),
+                text(row.replay_of.as_deref()),
+                ts(row.started_at),
+                ts(row.created_at),
+            ])
+            .to_owned();
+        let payload = json!({ "input": row.input });
+        self.commit_with_event(
+            EventKind::ExecutionStart,
+            payload,
+            vec![self.writer.render(&insert)],
+        )
         .await
+    }
+
+    fn insert_node_row(
+        &self,
+        row_id: &str,
+        node: &Node,
+        attempt: u32,
+        status: &str,
+        input: Option<&Value>,
+        finished: bool,
+    ) -> String {
+        let now = Utc::now();
+        let insert = Query::insert()
+            .into_table(node_executions::Entity)
+            .columns([
+                node_executions::Column::Id,
+                node_executions::Column::ExecutionId,
+                node_executions::Column::NodeId,
+                node_executions::Column::NodeType,
+                node_executions::Column::Attempt,
+                node_executions::Column::Status,
+                node_executions::Column::Input,
+                node_executions::Column::StartedAt,
+                node_executions::Column::FinishedAt,
+                node_executions::Column::DurationMs,
+            ])
+            .values_panic([
+                Expr::val(row_id.to_owned()),
+                Expr::val(self.execution_id.clone()),
+                Expr::val(node.id().as_str().to_owned()),
+                Expr::val(node.node_type().to_owned()),
+                Expr::val(attempt as i32),
+                Expr::val(status.to_owned()),
+                json_val(input),
+                ts(now),
+                if finished {
+                    ts(now)
+                } else {
+                    Expr::val(Option::<String>::None)
+                },
+                if finished {
+                    Expr::val(0i64)
+                } else {
+                    Expr::val(Option::<i64>::None)
+                },
+            ])
+            .to_owned();
+        self.writer.render(&insert)
     }
 
     pub async fn node_started(
@@ -122,30 +213,11 @@ impl Recorder {
         input: Option<&Value>,
     ) -> DomainResult<String> {
         let row_id = new_id();
-        let row = node_executions::ActiveModel {
-            id: Set(row_id.clone()),
-            execution_id: Set(self.execution_id.clone()),
-            node_id: Set(node.id().as_str().to_owned()),
-            node_type: Set(node.node_type().to_owned()),
-            attempt: Set(attempt as i32),
-            status: Set("running".into()),
-            input: Set(input.cloned()),
-            output: Set(None),
-            error: Set(None),
-            started_at: Set(Utc::now()),
-            finished_at: Set(None),
-            duration_ms: Set(None),
-            handle: Set(None),
-        };
+        let insert = self.insert_node_row(&row_id, node, attempt, "running", input, false);
         let payload =
             json!({ "nodeId": node.id().as_str(), "nodeName": node.name(), "attempt": attempt });
-        self.commit_with_event(EventKind::NodeStart, payload, move |txn| {
-            Box::pin(async move {
-                row.insert(txn).await?;
-                Ok(())
-            })
-        })
-        .await?;
+        self.commit_with_event(EventKind::NodeStart, payload, vec![insert])
+            .await?;
         Ok(row_id)
     }
 
@@ -157,19 +229,17 @@ impl Recorder {
         handle: &str,
         duration: Duration,
     ) -> DomainResult<()> {
-        let update = finish_row(
+        let update = self.finish_row(
             row_id,
             "succeeded",
-            Some(output.clone()),
+            Some(output),
             None,
             Some(handle),
             duration,
         );
         let payload = json!({ "nodeId": node.id().as_str(), "output": output, "durationMs": millis(duration), "handle": handle });
-        self.commit_with_event(EventKind::NodeComplete, payload, move |txn| {
-            Box::pin(async move { update.exec(txn).await.map(|_| ()) })
-        })
-        .await
+        self.commit_with_event(EventKind::NodeComplete, payload, vec![update])
+            .await
     }
 
     /// `handle` is `Some("error")` when this was the last attempt and the run continues
@@ -185,50 +255,29 @@ impl Recorder {
         handle: Option<&str>,
         duration: Duration,
     ) -> DomainResult<()> {
-        let update = finish_row(row_id, "failed", None, Some(error), handle, duration);
+        let update = self.finish_row(row_id, "failed", None, Some(error), handle, duration);
         let payload = json!({ "nodeId": node.id().as_str(), "error": error, "attempt": attempt, "willRetry": will_retry, "durationMs": millis(duration) });
-        self.commit_with_event(EventKind::NodeError, payload, move |txn| {
-            Box::pin(async move { update.exec(txn).await.map(|_| ()) })
-        })
-        .await
+        self.commit_with_event(EventKind::NodeError, payload, vec![update])
+            .await
     }
 
     pub async fn node_cancelled(&self, row_id: &str, duration: Duration) -> DomainResult<()> {
-        finish_row(
+        let update = self.finish_row(
             row_id,
             "cancelled",
             None,
             Some("cancelled by stopExecution"),
             None,
             duration,
-        )
-        .exec(&self.db)
-        .await?;
-        Ok(())
+        );
+        Ok(self.writer.commit(vec![update]).await?)
     }
 
     /// A node none of whose incoming paths was taken. Stored (without an event) so the
     /// timeline shows it and a resumed run does not reconsider it.
     pub async fn node_skipped(&self, node: &Node) -> DomainResult<()> {
-        let now = Utc::now();
-        node_executions::ActiveModel {
-            id: Set(new_id()),
-            execution_id: Set(self.execution_id.clone()),
-            node_id: Set(node.id().as_str().to_owned()),
-            node_type: Set(node.node_type().to_owned()),
-            attempt: Set(0),
-            status: Set("skipped".into()),
-            input: Set(None),
-            output: Set(None),
-            error: Set(None),
-            started_at: Set(now),
-            finished_at: Set(Some(now)),
-            duration_ms: Set(Some(0)),
-            handle: Set(None),
-        }
-        .insert(&self.db)
-        .await?;
-        Ok(())
+        let insert = self.insert_node_row(&new_id(), node, 0, "skipped", None, true);
+        Ok(self.writer.commit(vec![insert]).await?)
     }
 
     pub async fn execution_finished(
@@ -238,64 +287,56 @@ impl Recorder {
         error: Option<String>,
         total: Duration,
     ) -> DomainResult<()> {
-        let execution_id = self.execution_id.clone();
-        let status_owned = status.to_owned();
         let total_ms = millis(total);
+        let update = Query::update()
+            .table(workflow_executions::Entity)
+            .value(
+                workflow_executions::Column::Status,
+                Expr::val(status.to_owned()),
+            )
+            .value(
+                workflow_executions::Column::Output,
+                json_val(output.as_ref()),
+            )
+            .value(workflow_executions::Column::Error, text(error.as_deref()))
+            .value(workflow_executions::Column::FinishedAt, ts(Utc::now()))
+            .value(workflow_executions::Column::DurationMs, Expr::val(total_ms))
+            .and_where(Expr::col(workflow_executions::Column::Id).eq(self.execution_id.clone()))
+            .to_owned();
         let payload = json!({ "status": status, "totalDurationMs": total_ms, "error": error });
-        self.commit_with_event(EventKind::ExecutionComplete, payload, move |txn| {
-            // Write-only on purpose: on SQLite a transaction that reads first and writes
-            // later fails with SQLITE_BUSY when another writer committed in between.
-            use sea_orm::sea_query::Expr;
-            Box::pin(async move {
-                workflow_executions::Entity::update_many()
-                    .col_expr(
-                        workflow_executions::Column::Status,
-                        Expr::value(status_owned),
-                    )
-                    .col_expr(workflow_executions::Column::Output, Expr::value(output))
-                    .col_expr(workflow_executions::Column::Error, Expr::value(error))
-                    .col_expr(
-                        workflow_executions::Column::FinishedAt,
-                        Expr::value(Utc::now()),
-                    )
-                    .col_expr(
-                        workflow_executions::Column::DurationMs,
-                        Expr::value(total_ms),
-                    )
-                    .filter(workflow_executions::Column::Id.eq(execution_id))
-                    .exec(txn)
-                    .await?;
-                Ok(())
-            })
-        })
+        self.commit_with_event(
+            EventKind::ExecutionComplete,
+            payload,
+            vec![self.writer.render(&update)],
+        )
         .await
     }
-}
 
-fn finish_row(
-    row_id: &str,
-    status: &str,
-    output: Option<Value>,
-    error: Option<&str>,
-    handle: Option<&str>,
-    duration: Duration,
-) -> sea_orm::UpdateMany<node_executions::Entity> {
-    use sea_orm::sea_query::Expr;
-    node_executions::Entity::update_many()
-        .col_expr(node_executions::Column::Status, Expr::value(status))
-        .col_expr(node_executions::Column::Output, Expr::value(output))
-        .col_expr(
-            node_executions::Column::Error,
-            Expr::value(error.map(str::to_owned)),
-        )
-        .col_expr(
-            node_executions::Column::Handle,
-            Expr::value(handle.map(str::to_owned)),
-        )
-        .col_expr(node_executions::Column::FinishedAt, Expr::value(Utc::now()))
-        .col_expr(
-            node_executions::Column::DurationMs,
-            Expr::value(millis(duration)),
-        )
-        .filter(node_executions::Column::Id.eq(row_id))
+    fn finish_row(
+        &self,
+        row_id: &str,
+        status: &str,
+        output: Option<&Value>,
+        error: Option<&str>,
+        handle: Option<&str>,
+        duration: Duration,
+    ) -> String {
+        let update = Query::update()
+            .table(node_executions::Entity)
+            .value(
+                node_executions::Column::Status,
+                Expr::val(status.to_owned()),
+            )
+            .value(node_executions::Column::Output, json_val(output))
+            .value(node_executions::Column::Error, text(error))
+            .value(node_executions::Column::Handle, text(handle))
+            .value(node_executions::Column::FinishedAt, ts(Utc::now()))
+            .value(
+                node_executions::Column::DurationMs,
+                Expr::val(millis(duration)),
+            )
+            .and_where(Expr::col(node_executions::Column::Id).eq(row_id.to_owned()))
+            .to_owned();
+        self.writer.render(&update)
+    }
 }

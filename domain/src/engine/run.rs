@@ -274,7 +274,12 @@ pub async fn run(
                     );
                     scheduler.finish(i, Some(ERROR_HANDLE), &mut decided);
                 } else if failure.is_none() {
-                    failure = Some(format!("node `{}` failed: {message}", node.id().as_str()));
+                    let id = node.id().as_str();
+                    failure = Some(if message.starts_with(&format!("node `{id}`")) {
+                        message
+                    } else {
+                        format!("node `{id}` failed: {message}")
+                    });
                     // Siblings still running are cancelled: the execution has failed.
                     cancel.cancel();
                 }

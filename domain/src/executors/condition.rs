@@ -3,13 +3,10 @@
 
 use serde_json::{Map, Value};
 
-use super::jq_cache::JqCache;
 use super::{Executor, NodeContext, NodeFailure, NodeOutcome, NodeResult};
+use crate::mapping::expr::ProgramCache;
 
-#[derive(Default)]
-pub struct Condition {
-    programs: JqCache,
-}
+pub struct Condition;
 
 #[async_trait::async_trait]
 impl Executor for Condition {
@@ -19,8 +16,7 @@ impl Executor for Condition {
 
     async fn execute(&self, ctx: &NodeContext<'_>, mut input: Map<String, Value>) -> NodeResult {
         let source = ctx.node.config()["expr"].as_str().unwrap_or(".");
-        let program = self
-            .programs
+        let program = ProgramCache::shared()
             .get(source)
             .map_err(|e| NodeFailure::permanent(format!("config.expr does not compile: {e}")))?;
         let value = input.remove("value").unwrap_or(Value::Null);

@@ -21,10 +21,10 @@ use serde_json::{Map, Value, json};
 
 use super::api_call::{self, HttpCall, Reply};
 use super::http_auth::{Credential, Secrets};
-use super::jq_cache::JqCache;
 use super::{Executor, NodeContext, NodeFailure, NodeOutcome, NodeResult};
 use crate::error::DomainError;
 use crate::json_schema::{self, SchemaProblem};
+use crate::mapping::expr::ProgramCache;
 use crate::store;
 
 /// Compiled schemas kept per tool version; versions are immutable, so entries never go
@@ -146,7 +146,6 @@ struct ToolSchemas {
 #[derive(Default)]
 pub(crate) struct ToolRunner {
     schemas: Mutex<HashMap<(String, i32), Arc<ToolSchemas>>>,
-    response_mappings: JqCache,
 }
 
 impl ToolRunner {
@@ -275,7 +274,7 @@ impl ToolRunner {
         match &config.response_mapping {
             None => Ok(json!({ "status": reply.status, "body": reply.body })),
             Some(source) => {
-                let program = self.response_mappings.get(source).map_err(|e| {
+                let program = ProgramCache::shared().get(source).map_err(|e| {
                     invalid(format!("config.responseMapping does not compile: {e}"))
                 })?;
                 program.run_one(&reply.into_output()).map_err(|e| {

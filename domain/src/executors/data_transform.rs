@@ -3,13 +3,10 @@
 
 use serde_json::{Map, Value};
 
-use super::jq_cache::JqCache;
 use super::{Executor, NodeContext, NodeFailure, NodeOutcome, NodeResult};
+use crate::mapping::expr::ProgramCache;
 
-#[derive(Default)]
-pub struct DataTransform {
-    programs: JqCache,
-}
+pub struct DataTransform;
 
 #[async_trait::async_trait]
 impl Executor for DataTransform {
@@ -19,8 +16,7 @@ impl Executor for DataTransform {
 
     async fn execute(&self, ctx: &NodeContext<'_>, mut input: Map<String, Value>) -> NodeResult {
         let source = ctx.node.config()["expr"].as_str().unwrap_or(".");
-        let program = self
-            .programs
+        let program = ProgramCache::shared()
             .get(source)
             .map_err(|e| NodeFailure::permanent(format!("config.expr does not compile: {e}")))?;
         let data = input.remove("data").unwrap_or(Value::Null);

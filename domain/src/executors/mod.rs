@@ -7,7 +7,6 @@ mod condition;
 mod custom;
 mod data_transform;
 pub mod http_auth;
-mod jq_cache;
 mod llm_agent;
 mod output;
 mod trigger;
@@ -116,8 +115,8 @@ pub type Registry = HashMap<&'static str, Arc<dyn Executor>>;
 pub fn registry() -> Registry {
     let executors: Vec<Arc<dyn Executor>> = vec![
         Arc::new(trigger::Trigger),
-        Arc::new(data_transform::DataTransform::default()),
-        Arc::new(condition::Condition::default()),
+        Arc::new(data_transform::DataTransform),
+        Arc::new(condition::Condition),
         Arc::new(output::Output),
         Arc::new(api_call::ApiCall),
         Arc::new(llm_agent::LlmAgent::default()),

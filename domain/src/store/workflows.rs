@@ -61,7 +61,21 @@ pub async fn check_document(
     let document = WorkflowDocument::parse(raw, &signatures).map_err(to_problems)?;
     // Mappings are type-checked before anything runs: a `ref` that cannot fit its input
     // is a save-time error, not a run-time surprise.
-    let mapping_errors = crate::mapping::typecheck::check_mappings(&document);
+    let mut mapping_errors = crate::mapping::typecheck::check_mappings(&document);
+    // A schedule that can never fire is a save-time error, not a silent no-op.
+    for (i, node) in document.nodes().iter().enumerate() {
+        if node.node_type() == crate::node_types::TRIGGER
+            && node.config()["kind"] == "schedule"
+            && let Some(expr) = node.config()["cron"].as_str()
+            && let Err(message) = crate::schedule::parse_cron(expr)
+        {
+            mapping_errors.push(crate::workflow::DocumentError {
+                path: format!("nodes[{i}].config.cron"),
+                code: crate::workflow::DocumentErrorCode::InvalidConfig,
+                message,
+            });
+        }
+    }
     if !mapping_errors.is_empty() {
         return Err(to_problems(mapping_errors));
     }
