@@ -152,6 +152,7 @@ async fn workflows_by_activity(db: &DatabaseConnection) -> anyhow::Result<Vec<(S
     Ok(counts)
 }
 
+/// Serves the configured database, then prints one Markdown table row per query.
 pub async fn run(options: Options) -> anyhow::Result<()> {
     let iterations = options.iterations.max(10);
     let mut config = Config::from_env()?;

@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use domain::engine::{EventBus, EventKind};
@@ -15,10 +15,6 @@ use entity::workflow_executions;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QuerySelect};
 use tokio::sync::broadcast::error::RecvError;
-
-/// Open `executionEvents` subscriptions in this process. The subscription code adds one
-/// when a subscription starts and subtracts it when it ends.
-pub static SUBSCRIBERS: AtomicI64 = AtomicI64::new(0);
 
 /// Upper bounds, in seconds, of the node duration buckets: from a 1 ms data transform to
 /// a 30 s LLM call.
@@ -103,6 +99,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Metrics of the engine publishing on `bus`.
     pub fn new(bus: EventBus) -> Self {
         Self {
             bus,
@@ -226,7 +223,9 @@ impl Metrics {
              far behind to observe.\n\
              # TYPE weft_metrics_events_missed_total counter\n\
              weft_metrics_events_missed_total {}\n",
-            SUBSCRIBERS.load(Ordering::Relaxed),
+            // Every open subscription holds one bus receiver; the recorder started above
+            // holds the only other one.
+            self.bus.subscriber_count().saturating_sub(1),
             self.observed.missed.load(Ordering::Relaxed)
         );
         Ok(out)

@@ -26,8 +26,11 @@ const ROWS_PER_STATEMENT: usize = 1_000;
 /// How far back the synthetic history reaches.
 pub const SEED_HISTORY_DAYS: i64 = 90;
 
+/// What `weft seed` creates.
 pub struct SeedOptions {
+    /// Finished executions, each with three node runs.
     pub executions: usize,
+    /// New workflows the executions are spread over (unevenly, as in real installs).
     pub workflows: usize,
 }
 

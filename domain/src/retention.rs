@@ -37,6 +37,7 @@ pub struct RetentionPolicy {
 }
 
 impl RetentionPolicy {
+    /// Whether there is anything to prune.
     pub fn is_enabled(&self) -> bool {
         self.max_age_days.is_some() || self.max_per_workflow.is_some()
     }

@@ -28,7 +28,7 @@ pub fn sample_document() -> Value {
         "nodes": [
             { "id": "start", "type": "trigger", "name": "Start", "config": { "kind": "manual" } },
             { "id": "check", "type": "condition", "name": "Big order?",
-              "config": { "expr": ".value > 100" },
+              "config": { "expr": ". > 100" },
               "inputs": { "value": { "ref": "start.output.total" } } },
             { "id": "done", "type": "output", "name": "Done",
               "inputs": { "value": { "ref": "start.output" } } }

@@ -223,6 +223,18 @@ on_both_databases! {
         }
     }
 
+    async fn searching_by_name_matches_wildcard_characters_literally(app: TestApp) {
+        let token = app.admin_token.clone();
+        create_workflow(&app, &token, "100% done").await;
+        create_workflow(&app, &token, "1000 done").await;
+        create_workflow(&app, &token, "a_b").await;
+        create_workflow(&app, &token, "axb").await;
+        for (search, expected) in [("0%", "100% done"), ("a_b", "a_b")] {
+            let list = app.as_ok(&token, "query($s: String) { workflows(search: $s) { edges { node { name } } } }", json!({ "s": search })).await;
+            assert_eq!(list["workflows"]["edges"], json!([{ "node": { "name": expected } }]), "search {search}");
+        }
+    }
+
     async fn executions_are_listed_empty_before_anything_ran(app: TestApp) {
         let data = app.admin_ok("{ executions(status: FAILED) { edges { node { id } } pageInfo { hasNextPage } } }", json!({})).await;
         assert_eq!(data["executions"]["edges"], json!([]));

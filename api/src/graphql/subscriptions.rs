@@ -7,6 +7,9 @@
 //! (often both: duplicates are dropped by per-execution sequence). A subscriber that
 //! falls so far behind that the bus drops events for it (`Lagged`) reads them back from
 //! the store instead, so being slow costs the slow subscriber time, never events.
+//!
+//! Subscribers that selected the same fields share one rendering of each live event
+//! ([`RenderCache`]), so fanning an event out to many costs little more than the writes.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
@@ -64,7 +67,7 @@ impl Subscription {
         execution_id: Option<ID>,
         workflow_id: Option<ID>,
         after_sequence: Option<i64>,
-    ) -> Result<impl Stream<Item = ApiResult<LiveEvent>>, ApiError> {
+    ) -> Result<impl Stream<Item = ApiResult<StreamedEvent>>, ApiError> {
         let principal = principal(ctx)?.clone();
         let db = db(ctx).clone();
         let bus = ctx.data_unchecked::<Engine>().events();
@@ -131,7 +134,7 @@ impl Subscription {
         Ok(futures::stream::unfold(feed, move |mut feed| {
             let renders = renders.clone();
             async move {
-                let item = feed.next().await?.map(|event| LiveEvent {
+                let item = feed.next().await?.map(|event| StreamedEvent {
                     event,
                     selection,
                     renders,
@@ -143,7 +146,7 @@ impl Subscription {
 }
 
 /// What a subscription yields: the event, and how to share its rendering.
-pub struct LiveEvent {
+pub struct StreamedEvent {
     event: ExecutionEvent,
     /// Identifies what the subscriber selected: equal fingerprints render an event alike.
     selection: u64,
@@ -210,7 +213,7 @@ impl RenderCache {
     }
 }
 
-impl OutputType for LiveEvent {
+impl OutputType for StreamedEvent {
     fn type_name() -> Cow<'static, str> {
         ExecutionEvent::type_name()
     }

@@ -34,6 +34,11 @@ pub(crate) fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// A LIKE operand that matches `text` literally anywhere, on every backend.
+pub(crate) fn contains_literally(text: &str) -> sea_orm::sea_query::LikeExpr {
+    sea_orm::sea_query::LikeExpr::new(like_pattern(text)).escape('\\')
+}
+
 pub(crate) fn check_text(
     problems: &mut crate::error::Problems,
     path: &str,

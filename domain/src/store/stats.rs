@@ -39,6 +39,8 @@ pub struct NodeStats {
     pub duration_p95_ms: Option<i64>,
 }
 
+/// How one workflow's executions went; see the module documentation for what is exact
+/// and what is sampled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkflowStats {
     pub runs: u64,

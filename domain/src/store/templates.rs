@@ -9,7 +9,7 @@ use sea_orm::{
 use serde_json::Value;
 
 use super::workflows::{self, WorkflowDraft, check_document};
-use super::{MAX_DESCRIPTION_LEN, MAX_LABEL_LEN, check_text, keyset, like_pattern};
+use super::{MAX_DESCRIPTION_LEN, MAX_LABEL_LEN, check_text, contains_literally, keyset};
 use crate::access::owns;
 use crate::auth::{Principal, check_name};
 use crate::error::{DomainError, DomainResult, Problems};
@@ -169,7 +169,7 @@ pub async fn list(
         select = select.filter(templates::Column::Category.eq(category));
     }
     if let Some(search) = search.filter(|s| !s.trim().is_empty()) {
-        select = select.filter(templates::Column::Name.like(like_pattern(search.trim())));
+        select = select.filter(templates::Column::Name.like(contains_literally(search.trim())));
     }
     let rows = keyset(select, templates::Column::Id, &page).all(db).await?;
     Ok(Page::from_overfetch(rows, page.first))

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::{MAX_DESCRIPTION_LEN, MAX_LABEL_LEN, check_text, keyset, like_pattern};
+use super::{MAX_DESCRIPTION_LEN, MAX_LABEL_LEN, check_text, contains_literally, keyset};
 use crate::access::owns;
 use crate::auth::{Principal, check_name};
 use crate::error::{DomainError, DomainResult, Problems};
@@ -228,7 +228,7 @@ pub async fn list(
         select = select.filter(custom_tools::Column::Kind.eq(kind));
     }
     if let Some(search) = filter.search.filter(|s| !s.trim().is_empty()) {
-        select = select.filter(custom_tools::Column::Name.like(like_pattern(search.trim())));
+        select = select.filter(custom_tools::Column::Name.like(contains_literally(search.trim())));
     }
     let rows = keyset(select, custom_tools::Column::Id, &page)
         .all(db)

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::{MAX_DESCRIPTION_LEN, check_text, keyset, like_pattern, tools};
+use super::{MAX_DESCRIPTION_LEN, check_text, contains_literally, keyset, tools};
 use crate::access::{WorkflowRole, require_workflow};
 use crate::auth::{Principal, check_name, find_user_by_email};
 use crate::error::{DomainError, DomainResult, FieldProblem, Problems};
@@ -266,7 +266,7 @@ pub async fn list(
         select = select.filter(condition);
     }
     if let Some(search) = search.filter(|s| !s.trim().is_empty()) {
-        select = select.filter(workflows::Column::Name.like(like_pattern(search.trim())));
+        select = select.filter(workflows::Column::Name.like(contains_literally(search.trim())));
     }
     let rows = keyset(select, workflows::Column::Id, &page).all(db).await?;
     Ok(Page::from_overfetch(rows, page.first))
