@@ -192,11 +192,7 @@ impl Engine {
         execution_id: &str,
         wait: bool,
     ) -> DomainResult<workflow_executions::Model> {
-        let (original, workflow) = self.original(principal, execution_id).await?;
-        let owner = owner_of(&self.inner.db, &workflow).await?;
-        let prepared = self
-            .prepare(&workflow.id, original.workflow_version, &owner)
-            .await?;
+        let (original, owner, prepared) = self.original(principal, execution_id).await?;
         self.start(
             principal,
             prepared,
@@ -217,11 +213,7 @@ impl Engine {
         from_node: &str,
         wait: bool,
     ) -> DomainResult<workflow_executions::Model> {
-        let (original, workflow) = self.original(principal, execution_id).await?;
-        let owner = owner_of(&self.inner.db, &workflow).await?;
-        let prepared = self
-            .prepare(&workflow.id, original.workflow_version, &owner)
-            .await?;
+        let (original, owner, prepared) = self.original(principal, execution_id).await?;
         let doc = &prepared.document;
         if doc.node(from_node).is_none() {
             return Err(DomainError::bad_input(
@@ -363,16 +355,22 @@ impl Engine {
         Ok(resumed)
     }
 
+    /// An earlier execution the caller may run again, with the owner it runs as and the
+    /// version it ran, ready to run.
     async fn original(
         &self,
         principal: &Principal,
         execution_id: &str,
-    ) -> DomainResult<(workflow_executions::Model, workflows::Model)> {
+    ) -> DomainResult<(workflow_executions::Model, Principal, Arc<PreparedWorkflow>)> {
         let db = &self.inner.db;
         let original = store::executions::get(db, principal, execution_id).await?;
         let (workflow, _) =
             require_workflow(db, principal, &original.workflow_id, WorkflowRole::Runner).await?;
-        Ok((original, workflow))
+        let owner = owner_of(db, &workflow).await?;
+        let prepared = self
+            .prepare(&workflow.id, original.workflow_version, &owner)
+            .await?;
+        Ok((original, owner, prepared))
     }
 
     async fn prepare(

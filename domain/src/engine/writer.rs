@@ -107,40 +107,25 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
 async fn transact(db: &DatabaseConnection, begin: &str, sql: &str) -> Result<(), String> {
     let script = format!("{begin};\n{sql};\nCOMMIT;");
     match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let mut conn = db
-                .get_postgres_connection_pool()
-                .acquire()
-                .await
-                .map_err(|e| e.to_string())?;
-            match sqlx::raw_sql(AssertSqlSafe(script))
-                .execute(&mut *conn)
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(e) => {
-                    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
-                    Err(e.to_string())
-                }
-            }
-        }
-        DbBackend::Sqlite => {
-            let mut conn = db
-                .get_sqlite_connection_pool()
-                .acquire()
-                .await
-                .map_err(|e| e.to_string())?;
-            match sqlx::raw_sql(AssertSqlSafe(script))
-                .execute(&mut *conn)
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(e) => {
-                    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
-                    Err(e.to_string())
-                }
-            }
-        }
+        DbBackend::Postgres => run_script(db.get_postgres_connection_pool(), script).await,
+        DbBackend::Sqlite => run_script(db.get_sqlite_connection_pool(), script).await,
         other => Err(format!("the engine does not support {other:?} storage")),
+    }
+}
+
+async fn run_script<DB: sqlx::Database>(pool: &sqlx::Pool<DB>, script: String) -> Result<(), String>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+    match sqlx::raw_sql(AssertSqlSafe(script))
+        .execute(&mut *conn)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+            Err(e.to_string())
+        }
     }
 }
