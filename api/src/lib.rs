@@ -4,6 +4,7 @@ pub mod app;
 pub mod bench;
 pub mod bench_events;
 pub mod bench_history;
+pub mod bench_sandbox;
 pub mod config;
 pub mod graphql;
 pub mod graphql_ws;

@@ -27,6 +27,13 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Measure code tools in the sandbox, cold and warm (results go in the README).
+    BenchSandbox {
+        #[arg(long, default_value_t = 2000)]
+        iterations: usize,
+        #[arg(long, default_value_t = 20)]
+        cold_starts: usize,
+    },
     /// Fill the database (WEFT_DATABASE_URL or the default SQLite file) with synthetic
     /// execution history.
     Seed {
@@ -81,6 +88,16 @@ async fn main() -> anyhow::Result<()> {
         } => seed(executions, workflows).await,
         Command::BenchEvents { runs, subscribers } => {
             weft::bench_events::run(weft::bench_events::Options { runs, subscribers }).await
+        }
+        Command::BenchSandbox {
+            iterations,
+            cold_starts,
+        } => {
+            weft::bench_sandbox::run(weft::bench_sandbox::Options {
+                iterations,
+                cold_starts,
+            })
+            .await
         }
         Command::BenchHistory { iterations } => {
             weft::bench_history::run(weft::bench_history::Options { iterations }).await

@@ -14,6 +14,7 @@ pub mod node_types;
 pub mod outbound;
 pub mod page;
 pub mod retention;
+pub mod sandbox;
 pub mod schedule;
 pub mod store;
 pub mod vault;

@@ -7,7 +7,7 @@ on_both_databases! {
             assert_eq!(error_code(&body), "BAD_USER_INPUT", "{bad}: {body:#}");
             assert_eq!(first_error(&body)["extensions"]["path"], "id");
         }
-        let tool_id = app.admin_ok("mutation { createTool(input: { name: \"T\", kind: CODE }) { id } }", json!({})).await;
+        let tool_id = app.admin_ok("mutation { createTool(input: { name: \"T\", kind: API }) { id } }", json!({})).await;
         let wrong_kind = app
             .gql(Some(&app.admin_token.clone()), "mutation($id: ID!) { deleteWorkflow(input: { id: $id }) { deletedId } }",
                 json!({ "id": tool_id["createTool"]["id"] }))

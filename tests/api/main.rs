@@ -1,6 +1,7 @@
 //! End-to-end tests: the real server, real databases, GraphQL over HTTP and WebSocket.
 
 mod auth;
+mod code_tools;
 mod crash;
 mod credentials;
 mod engine;

@@ -121,7 +121,7 @@ on_both_databases! {
         assert_rejected(&app, document, "input.document.nodes[0].config.toolId", &missing).await;
 
         let tool = app.admin_ok(
-            "mutation { createTool(input: { name: \"Echo\", kind: CODE }) { id } }", json!({})).await;
+            "mutation { createTool(input: { name: \"Echo\", kind: API }) { id } }", json!({})).await;
         let global = tool["createTool"]["id"].as_str().unwrap();
         let rows = app.db.query_all_raw(sea_orm::Statement::from_string(app.backend(), "SELECT id FROM custom_tools".to_owned())).await.unwrap();
         let raw_id: String = rows[0].try_get("", "id").unwrap();

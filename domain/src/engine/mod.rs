@@ -46,6 +46,8 @@ pub struct EngineConfig {
     pub outbound: crate::outbound::OutboundClient,
     /// Decrypts the credentials nodes name; without one such nodes fail saying so.
     pub vault: Option<crate::vault::Vault>,
+    /// Runs `code` tools; the default is the process's shared sandbox.
+    pub sandbox: crate::sandbox::Sandbox,
 }
 
 impl Default for EngineConfig {
@@ -56,6 +58,7 @@ impl Default for EngineConfig {
             outbound: crate::outbound::OutboundClient::with_policy(Default::default())
                 .expect("the default outbound policy builds a client"),
             vault: None,
+            sandbox: crate::sandbox::Sandbox::shared().expect("the sandbox starts"),
         }
     }
 }
@@ -100,6 +103,7 @@ impl Engine {
             http: config.outbound.clone(),
             vault: config.vault.clone(),
             oauth_tokens: Default::default(),
+            sandbox: config.sandbox.clone(),
         };
         Self {
             inner: Arc::new(EngineInner {

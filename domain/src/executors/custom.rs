@@ -20,6 +20,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::api_call::{self, HttpCall, Reply};
+use super::code_tool;
 use super::http_auth::{Credential, Secrets};
 use super::{Executor, NodeContext, NodeFailure, NodeOutcome, NodeResult};
 use crate::error::DomainError;
@@ -168,6 +169,17 @@ impl ToolRunner {
         })?;
         let output = match tool.kind.as_str() {
             "api" => self.run_api(ctx, tool, &input, idempotency_key).await?,
+            "code" => {
+                code_tool::run(&ctx.services.sandbox, tool, &input, ctx.cancel.clone())
+                    .await
+                    .map_err(|e| {
+                        NodeFailure::permanent(format!(
+                            "{}: {} (tool `{}`)",
+                            e.code, e.message, tool.name
+                        ))
+                    })?
+                    .output
+            }
             other => {
                 return Err(NodeFailure::permanent(format!(
                     "tool kind `{other}` is not available in this build yet (tool `{}`)",

@@ -3,6 +3,7 @@
 //! palette entry in `node_types`.
 
 mod api_call;
+pub(crate) mod code_tool;
 mod condition;
 mod custom;
 mod data_transform;
@@ -33,6 +34,8 @@ pub struct Services {
     pub vault: Option<crate::vault::Vault>,
     /// OAuth2 access tokens reused across runs until they expire.
     pub oauth_tokens: http_auth::OAuthTokenCache,
+    /// Runs `code` tools.
+    pub sandbox: crate::sandbox::Sandbox,
 }
 
 /// One attempt of one node.

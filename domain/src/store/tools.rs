@@ -101,6 +101,15 @@ fn check_draft(draft: &ToolDraft) -> DomainResult<()> {
     problems.into_result()
 }
 
+/// The checks a kind makes of its own config, beyond its shape: a `code` tool's script
+/// must parse (which takes the sandbox, so it runs off the async threads).
+async fn check_kind_config(draft: &ToolDraft) -> DomainResult<()> {
+    match draft.kind.as_str() {
+        "code" => crate::executors::code_tool::check_config(&draft.config).await,
+        _ => Ok(()),
+    }
+}
+
 fn version_row(tool: &custom_tools::Model, created_by: &str) -> tool_versions::ActiveModel {
     tool_versions::ActiveModel {
         id: Set(new_id()),
@@ -126,6 +135,7 @@ pub async fn create(
     draft: ToolDraft,
 ) -> DomainResult<custom_tools::Model> {
     check_draft(&draft)?;
+    check_kind_config(&draft).await?;
     let now = Utc::now();
     let txn = db.begin().await?;
     let tool = custom_tools::ActiveModel {
@@ -182,6 +192,7 @@ pub async fn update(
         config: patch.config.unwrap_or(current.config.clone()),
     };
     check_draft(&draft)?;
+    check_kind_config(&draft).await?;
     let txn = db.begin().await?;
     let mut active: custom_tools::ActiveModel = current.clone().into();
     active.name = Set(draft.name.trim().to_owned());
