@@ -16,7 +16,6 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use domain::auth::{NewUser, Principal, Role, bootstrap_admin, create_user};
-use domain::executors::http_auth::OAuthTokenCache;
 use domain::executors::{NodeContext, NodeFailure, NodeResult, Services, registry};
 use domain::outbound::{OutboundClient, OutboundPolicy};
 use domain::store::tools::{self, ToolDraft, ToolPatch};
@@ -150,12 +149,11 @@ impl Harness {
             .await
             .unwrap();
         let admin = bootstrap_admin(&db, None).await.unwrap().unwrap();
-        let services = Services {
+        let services = Services::new(
             db,
-            http: OutboundClient::with_policy(policy).unwrap(),
-            vault: vault.then(|| Vault::new(MasterKey::generate(), [])),
-            oauth_tokens: OAuthTokenCache::default(),
-        };
+            OutboundClient::with_policy(policy).unwrap(),
+            vault.then(|| Vault::new(MasterKey::generate(), [])),
+        );
         Self {
             _dir: dir,
             services,

@@ -14,6 +14,7 @@ mod schema;
 mod sharing;
 mod subscriptions;
 mod templates;
+mod tool_runs;
 mod tools;
 mod workflows;
 

@@ -33,6 +33,25 @@ pub struct Services {
     pub vault: Option<crate::vault::Vault>,
     /// OAuth2 access tokens reused across runs until they expire.
     pub oauth_tokens: http_auth::OAuthTokenCache,
+    /// Records every tool run (`tool_execution_logs`) off the node's path.
+    pub tool_logs: crate::store::tool_logs::ToolLogWriter,
+}
+
+impl Services {
+    /// Services over `db`; starts the tool log writer, so call it inside a Tokio runtime.
+    pub fn new(
+        db: DatabaseConnection,
+        http: crate::outbound::OutboundClient,
+        vault: Option<crate::vault::Vault>,
+    ) -> Self {
+        Self {
+            tool_logs: crate::store::tool_logs::ToolLogWriter::start(db.clone()),
+            db,
+            http,
+            vault,
+            oauth_tokens: Default::default(),
+        }
+    }
 }
 
 /// One attempt of one node.
@@ -99,6 +118,8 @@ impl NodeFailure {
 }
 
 pub type NodeResult = Result<NodeOutcome, NodeFailure>;
+
+pub use custom::{ToolRunError, ToolRunReport, test_tool};
 
 /// A node type's behaviour. `input` has been resolved from the node's bindings and
 /// validated against the node's input schema before this is called.
