@@ -128,9 +128,8 @@ pub async fn rotate_key(
             );
             // The name carries the key id, so an existing backup already holds this key.
             if !backup.exists() {
-                write_private(&backup, &old_contents).with_context(|| {
-                    format!("backing up the old key to {}", backup.display())
-                })?;
+                write_private(&backup, &old_contents)
+                    .with_context(|| format!("backing up the old key to {}", backup.display()))?;
             }
             let rotation = match vault::rotate(&db, &old_keys, &new_key).await {
                 Ok(rotation) => rotation,

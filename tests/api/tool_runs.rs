@@ -8,12 +8,14 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
+use sea_orm::FromQueryResult;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::engine::{EXECUTE, edge, save, trigger};
 use crate::*;
 
-const CREATE_TOOL: &str = "mutation($i: CreateToolInput!) { createTool(input: $i) { id uuid version } }";
+const CREATE_TOOL: &str =
+    "mutation($i: CreateToolInput!) { createTool(input: $i) { id uuid version } }";
 const UPDATE_TOOL: &str = "mutation($i: UpdateToolInput!) { updateTool(input: $i) { version } }";
 const CREATE_CREDENTIAL: &str =
     "mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id uuid name kind } }";
@@ -30,7 +32,8 @@ const LOGS: &str = "query($id: ID!, $first: Int, $after: String) { tool(id: $id)
 
 /// An `api` tool calling `{base}{path}` with GET; its output is the response body.
 fn api_tool(name: &str, base: &str, path: &str, credential: Option<&str>) -> Value {
-    let mut config = json!({ "baseUrl": base, "path": path, "method": "GET", "responseMapping": ".body" });
+    let mut config =
+        json!({ "baseUrl": base, "path": path, "method": "GET", "responseMapping": ".body" });
     if let Some(credential) = credential {
         config["credentialId"] = json!(credential);
     }
@@ -46,7 +49,10 @@ fn api_tool(name: &str, base: &str, path: &str, credential: Option<&str>) -> Val
 async fn create_tool(app: &TestApp, input: Value) -> (String, String) {
     let data = app.admin_ok(CREATE_TOOL, json!({ "i": input })).await;
     let tool = &data["createTool"];
-    (tool["id"].as_str().unwrap().to_owned(), tool["uuid"].as_str().unwrap().to_owned())
+    (
+        tool["id"].as_str().unwrap().to_owned(),
+        tool["uuid"].as_str().unwrap().to_owned(),
+    )
 }
 
 fn custom(id: &str, tool: &str, version: Option<i64>, name_ref: Value) -> Value {
@@ -75,7 +81,7 @@ async fn broken() -> (StatusCode, &'static str) {
 /// workflow runs write their logs in the background.
 async fn logs_of(app: &TestApp, tool: &str, n: usize) -> Vec<Value> {
     for _ in 0..200 {
-        let data = app.admin_ok(LOGS, json!({ "id": tool, "first": 100 })).await;
+        let data = app.admin_ok(LOGS, json!({ "id": tool, "first": 50 })).await;
         let logs: Vec<Value> = data["tool"]["executionLogs"]["edges"]
             .as_array()
             .unwrap()
@@ -278,19 +284,35 @@ fn header_map(headers: &HeaderMap) -> Value {
     )
 }
 
-async fn echo(State(state): State<Arc<Echo>>, headers: HeaderMap) -> (StatusCode, axum::Json<Value>) {
+async fn echo(
+    State(state): State<Arc<Echo>>,
+    headers: HeaderMap,
+) -> (StatusCode, axum::Json<Value>) {
     let n = state.calls.fetch_add(1, Ordering::SeqCst) + 1;
-    let status = if n == 1 { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
-    (status, axum::Json(json!({ "call": n, "sawHeaders": header_map(&headers) })))
+    let status = if n == 1 {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        axum::Json(json!({ "call": n, "sawHeaders": header_map(&headers) })),
+    )
 }
 
 async fn reject(headers: HeaderMap) -> (StatusCode, String) {
-    (StatusCode::FORBIDDEN, format!("denied for {:?}", headers.get("authorization")))
+    (
+        StatusCode::FORBIDDEN,
+        format!("denied for {:?}", headers.get("authorization")),
+    )
 }
 
 /// Checks that `text` (what a client, a log or a row holds) does not contain the canary.
 fn assert_clean(canary: &str, what: &str, text: &str) {
-    assert!(!text.contains(canary), "the canary leaked into {what}: {text}");
+    assert!(
+        !text.contains(canary),
+        "the canary leaked into {what}: {text}"
+    );
 }
 
 async fn canary_scenario(app: TestApp) {
@@ -312,52 +334,146 @@ async fn canary_scenario(app: TestApp) {
             .with_state(state.clone()),
     )
     .await;
-    let created = gql("createCredential", CREATE_CREDENTIAL, json!({ "i": { "name": "canary", "kind": "bearer", "secret": { "token": canary } } })).await;
-    let credential = ok(created)["createCredential"]["uuid"].as_str().unwrap().to_owned();
-    let tool = ok(gql("createTool", CREATE_TOOL, json!({ "i": api_tool("Echo", &base, "/echo/{{ input.name }}", Some(&credential)) })).await)["createTool"].clone();
-    let rejecting = ok(gql("createTool", CREATE_TOOL, json!({ "i": api_tool("Reject", &base, "/reject/{{ input.name }}", Some(&credential)) })).await)["createTool"].clone();
+    let created = gql(
+        "createCredential",
+        CREATE_CREDENTIAL,
+        json!({ "i": { "name": "canary", "kind": "bearer", "secret": { "token": canary } } }),
+    )
+    .await;
+    let credential = ok(created)["createCredential"]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tool = ok(gql(
+        "createTool",
+        CREATE_TOOL,
+        json!({ "i": api_tool("Echo", &base, "/echo/{{ input.name }}", Some(&credential)) }),
+    )
+    .await)["createTool"]
+        .clone();
+    let rejecting = ok(gql(
+        "createTool",
+        CREATE_TOOL,
+        json!({ "i": api_tool("Reject", &base, "/reject/{{ input.name }}", Some(&credential)) }),
+    )
+    .await)["createTool"]
+        .clone();
 
     // A workflow: the tool fails once (500 quoting the headers), is retried, succeeds;
     // an api-call node with the same credential echoes the headers into its output.
-    let mut echo_node = custom("echo", tool["uuid"].as_str().unwrap(), None, json!({ "ref": "start.output.name" }));
+    let mut echo_node = custom(
+        "echo",
+        tool["uuid"].as_str().unwrap(),
+        None,
+        json!({ "ref": "start.output.name" }),
+    );
     echo_node["retry"] = json!({ "maxAttempts": 2, "backoffMs": 1 });
     let call = json!({ "id": "call", "type": "api-call", "name": "call",
         "config": { "method": "GET", "url": format!("{base}/echo/direct"), "credentialId": credential } });
     let document = json!({ "version": 1, "nodes": [trigger(), echo_node, call], "edges": [edge("start", "echo"), edge("echo", "call")] });
-    let created = ok(gql("createWorkflow", CREATE_WORKFLOW, json!({ "i": { "name": "canary", "document": document } })).await);
+    let created = ok(gql(
+        "createWorkflow",
+        CREATE_WORKFLOW,
+        json!({ "i": { "name": "canary", "document": document } }),
+    )
+    .await);
     let wf = created["createWorkflow"]["id"].as_str().unwrap().to_owned();
-    let executed = ok(gql("executeWorkflow", EXECUTE, json!({ "id": wf, "input": { "name": "Ada" }, "wait": true })).await);
+    let executed = ok(gql(
+        "executeWorkflow",
+        EXECUTE,
+        json!({ "id": wf, "input": { "name": "Ada" }, "wait": true }),
+    )
+    .await);
     let execution = &executed["executeWorkflow"];
     assert_eq!(execution["status"], "SUCCEEDED", "{execution:#}");
     let execution_id = execution["id"].clone();
-    let call_output = execution["nodeRuns"].as_array().unwrap().iter().find(|r| r["nodeId"] == "call").unwrap()["output"].clone();
-    assert_eq!(call_output["body"]["sawHeaders"]["authorization"], "Bearer ***", "the server did see the secret, redacted in the output");
-    let failed_attempt = execution["nodeRuns"].as_array().unwrap().iter().find(|r| r["nodeId"] == "echo" && r["status"] == "failed").unwrap()["error"].clone();
-    assert!(failed_attempt.as_str().unwrap().contains("Bearer ***"), "{failed_attempt}");
+    let call_output = execution["nodeRuns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["nodeId"] == "call")
+        .unwrap()["output"]
+        .clone();
+    assert_eq!(
+        call_output["body"]["sawHeaders"]["authorization"], "Bearer ***",
+        "the server did see the secret, redacted in the output"
+    );
+    let failed_attempt = execution["nodeRuns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["nodeId"] == "echo" && r["status"] == "failed")
+        .unwrap()["error"]
+        .clone();
+    assert!(
+        failed_attempt.as_str().unwrap().contains("Bearer ***"),
+        "{failed_attempt}"
+    );
 
     // Test runs: one that succeeds, one whose error quotes the Authorization header.
-    let tested = ok(gql("testTool", TEST_TOOL, json!({ "id": tool["id"], "input": { "name": "Grace" } })).await);
-    assert_eq!(tested["testTool"]["output"]["sawHeaders"]["authorization"], "Bearer ***");
-    let tested = ok(gql("testTool", TEST_TOOL, json!({ "id": rejecting["id"], "input": { "name": "Grace" } })).await);
-    let error = tested["testTool"]["error"]["message"].as_str().unwrap().to_owned();
-    assert!(error.contains("403") && error.contains("Bearer ***"), "{error}");
+    let tested = ok(gql(
+        "testTool",
+        TEST_TOOL,
+        json!({ "id": tool["id"], "input": { "name": "Grace" } }),
+    )
+    .await);
+    assert_eq!(
+        tested["testTool"]["output"]["sawHeaders"]["authorization"],
+        "Bearer ***"
+    );
+    let tested = ok(gql(
+        "testTool",
+        TEST_TOOL,
+        json!({ "id": rejecting["id"], "input": { "name": "Grace" } }),
+    )
+    .await);
+    let error = tested["testTool"]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        error.contains("403") && error.contains("Bearer ***"),
+        "{error}"
+    );
 
     // Read everything back the ways a client can.
     gql("execution", "query($id: ID!) { execution(id: $id) { id status input output error
         nodeRuns { nodeId nodeType attempt status input output error }
         events(first: 1000) { sequence kind nodeId nodeName attempt input output error willRetry status durationMs totalDurationMs } } }",
         json!({ "id": execution_id })).await;
-    gql("executions", "{ executions(first: 50) { edges { node { id input output error } } } }", json!({})).await;
-    gql("tool logs", LOGS, json!({ "id": tool["id"], "first": 100 })).await;
-    gql("tool logs", LOGS, json!({ "id": rejecting["id"], "first": 100 })).await;
-    gql("tools", "{ tools { edges { node { id config versions { edges { node { config } } } } } } }", json!({})).await;
-    gql("credentials", "{ credentials { edges { node { id name kind } } } }", json!({})).await;
+    gql(
+        "executions",
+        "{ executions(first: 50) { edges { node { id input output error } } } }",
+        json!({}),
+    )
+    .await;
+    gql("tool logs", LOGS, json!({ "id": tool["id"], "first": 50 })).await;
+    gql(
+        "tool logs",
+        LOGS,
+        json!({ "id": rejecting["id"], "first": 50 }),
+    )
+    .await;
+    gql("tools", "{ tools(first: 5) { edges { node { id config versions(first: 10) { edges { node { config } } } } } } }", json!({})).await;
+    gql(
+        "credentials",
+        "{ credentials { edges { node { id name kind } } } }",
+        json!({}),
+    )
+    .await;
     let tool_logs = logs_of(&app, tool["id"].as_str().unwrap(), 3).await;
-    assert!(tool_logs.iter().any(|l| l["error"].as_str().is_some_and(|e| e.contains("Bearer ***"))), "{tool_logs:#?}");
+    assert!(
+        tool_logs.iter().any(|l| l["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Bearer ***"))),
+        "{tool_logs:#?}"
+    );
 
-    drop(gql);
     for (what, body) in &responses {
-        assert!(body.get("errors").is_none_or(Value::is_null), "{what} failed: {body:#}");
+        assert!(
+            body.get("errors").is_none_or(Value::is_null),
+            "{what} failed: {body:#}"
+        );
         assert_clean(&canary, &format!("the {what} response"), &body.to_string());
     }
     assert!(responses.len() >= 12);
@@ -380,24 +496,38 @@ async fn canary_scenario(app: TestApp) {
         }
     }
     // The scan sees what it should: the redacted echo and the stored error text.
-    assert!(scanned.contains("Bearer ***") && scanned.contains("403 Forbidden"), "the row scan reads nothing useful");
+    assert!(
+        scanned.contains("Bearer ***") && scanned.contains("403 Forbidden"),
+        "the row scan reads nothing useful"
+    );
     if app.backend() == sea_orm::DbBackend::Sqlite {
         for file in ["weft.db", "weft.db-wal"] {
             if let Ok(bytes) = std::fs::read(app.data_dir.path().join(file)) {
-                assert!(!bytes.windows(canary.len()).any(|w| w == canary.as_bytes()), "{file} holds the canary");
+                assert!(
+                    !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
+                    "{file} holds the canary"
+                );
             }
         }
     }
 
     let captured = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
     assert_clean(&canary, "the server's log", &captured);
-    assert!(captured.contains("tool run failed"), "the log capture saw nothing of this run");
+    assert!(
+        captured.contains("tool run failed"),
+        "the log capture saw nothing of this run"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
 // weft rotate-key
 
-fn config(dir: &std::path::Path, url: &str, token: &str, key: Option<SecretString>) -> weft::Config {
+fn config(
+    dir: &std::path::Path,
+    url: &str,
+    token: &str,
+    key: Option<SecretString>,
+) -> weft::Config {
     weft::Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.to_path_buf(),
@@ -449,14 +579,30 @@ impl Running {
 }
 
 async fn echo_bearer(headers: HeaderMap) -> (StatusCode, axum::Json<Value>) {
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let status = if auth == "Bearer rotate-me-secret-token" { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
-    (status, axum::Json(json!({ "authorized": status == StatusCode::OK })))
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let status = if auth == "Bearer rotate-me-secret-token" {
+        StatusCode::OK
+    } else {
+        StatusCode::UNAUTHORIZED
+    };
+    (
+        status,
+        axum::Json(json!({ "authorized": status == StatusCode::OK })),
+    )
 }
 
 /// Runs the workflow and returns whether the credential reached the server intact.
 async fn credential_works(server: &Running, token: &str, wf: &str) -> bool {
-    let data = server.gql(token, EXECUTE, json!({ "id": wf, "input": {}, "wait": true })).await;
+    let data = server
+        .gql(
+            token,
+            EXECUTE,
+            json!({ "id": wf, "input": {}, "wait": true }),
+        )
+        .await;
     data["executeWorkflow"]["status"] == "SUCCEEDED"
 }
 
@@ -470,12 +616,23 @@ async fn rotation_keeps_credentials_usable(backend: weft_e2e::Backend, key_in_en
     let env_key = |key: &SecretString| key_in_env.then(|| key.clone());
     let api = weft_e2e::serve(axum::Router::new().route("/me", get(echo_bearer))).await;
 
-    let server = start(config(dir.path(), &url, &token, env_key(&old_key))).await.unwrap();
+    let server = start(config(dir.path(), &url, &token, env_key(&old_key)))
+        .await
+        .unwrap();
     let created = server.gql(&token, CREATE_CREDENTIAL, json!({ "i": { "name": "api", "kind": "bearer", "secret": { "token": "rotate-me-secret-token" } } })).await;
-    let credential = created["createCredential"]["uuid"].as_str().unwrap().to_owned();
+    let credential = created["createCredential"]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let document = json!({ "version": 1, "nodes": [trigger(), { "id": "me", "type": "api-call", "name": "me",
         "config": { "method": "GET", "url": format!("{api}/me"), "credentialId": credential } }], "edges": [edge("start", "me")] });
-    let wf = server.gql(&token, CREATE_WORKFLOW, json!({ "i": { "name": "uses a credential", "document": document } })).await;
+    let wf = server
+        .gql(
+            &token,
+            CREATE_WORKFLOW,
+            json!({ "i": { "name": "uses a credential", "document": document } }),
+        )
+        .await;
     let wf = wf["createWorkflow"]["id"].as_str().unwrap().to_owned();
     assert!(credential_works(&server, &token, &wf).await);
     server.stop().await;
@@ -483,15 +640,25 @@ async fn rotation_keeps_credentials_usable(backend: weft_e2e::Backend, key_in_en
     let old_file_key = (!key_in_env).then(|| std::fs::read(&key_file).unwrap());
 
     let new_key = domain::vault::MasterKey::generate().to_base64();
-    let report = weft::rotate_key::rotate_key(&config(dir.path(), &url, &token, env_key(&old_key)), Some(&new_key))
-        .await
-        .unwrap();
+    let report = weft::rotate_key::rotate_key(
+        &config(dir.path(), &url, &token, env_key(&old_key)),
+        Some(&new_key),
+    )
+    .await
+    .unwrap();
     assert_eq!((report.rotated, report.already_current), (1, 0));
     let instructions = weft::rotate_key::instructions(&report);
-    assert!(!instructions.contains(new_key.expose_secret()), "a key the operator gave is not printed back");
+    assert!(
+        !instructions.contains(new_key.expose_secret()),
+        "a key the operator gave is not printed back"
+    );
     if !key_in_env {
         let backup = report.backup.clone().unwrap();
-        assert_eq!(std::fs::read(&backup).unwrap(), old_file_key.clone().unwrap(), "the old key is kept");
+        assert_eq!(
+            std::fs::read(&backup).unwrap(),
+            old_file_key.clone().unwrap(),
+            "the old key is kept"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -500,13 +667,18 @@ async fn rotation_keeps_credentials_usable(backend: weft_e2e::Backend, key_in_en
                 assert_eq!(mode, 0o600, "{}", file.display());
             }
         }
-        assert!(instructions.contains(&backup.display().to_string()), "{instructions}");
+        assert!(
+            instructions.contains(&backup.display().to_string()),
+            "{instructions}"
+        );
     } else {
         assert!(instructions.contains("WEFT_MASTER_KEY"), "{instructions}");
     }
 
     // Started again with the new key: the credential still resolves.
-    let server = start(config(dir.path(), &url, &token, env_key(&new_key))).await.unwrap();
+    let server = start(config(dir.path(), &url, &token, env_key(&new_key)))
+        .await
+        .unwrap();
     assert!(credential_works(&server, &token, &wf).await);
     server.stop().await;
 
@@ -518,12 +690,19 @@ async fn rotation_keeps_credentials_usable(backend: weft_e2e::Backend, key_in_en
         panic!("the server started with the retired key");
     };
     let message = format!("{error:#}");
-    assert!(message.contains("does not match the one that encrypted 1 existing credential"), "{message}");
-    assert!(!message.contains(old_key.expose_secret()) && !message.contains(new_key.expose_secret()));
+    assert!(
+        message.contains("does not match the one that encrypted 1 existing credential"),
+        "{message}"
+    );
+    assert!(
+        !message.contains(old_key.expose_secret()) && !message.contains(new_key.expose_secret())
+    );
 
     if let Some((admin_url, name)) = pg {
         let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
-        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
     }
 }
 
@@ -551,9 +730,15 @@ async fn rotating_an_environment_key_keeps_credentials_usable_on_postgres() {
 async fn rotating_without_any_key_is_refused_and_generates_none() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("weft.db").display());
-    let error = weft::rotate_key::rotate_key(&config(dir.path(), &url, "unused-token-0123456789abcdef", None), None)
-        .await
-        .unwrap_err();
-    assert!(format!("{error:#}").contains("there is no master key to rotate"), "{error:#}");
+    let error = weft::rotate_key::rotate_key(
+        &config(dir.path(), &url, "unused-token-0123456789abcdef", None),
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        format!("{error:#}").contains("there is no master key to rotate"),
+        "{error:#}"
+    );
     assert!(!domain::vault::key::key_file_path(dir.path()).exists());
 }

@@ -87,13 +87,9 @@ pub async fn execution_logs(
 ) -> ApiResult<RelayConnection<ToolExecutionLog>> {
     let principal = principal(ctx)?;
     let after_given = after.is_some();
-    let page = domain::store::tool_logs::list(
-        db(ctx),
-        principal,
-        tool_id,
-        page_request(first, after)?,
-    )
-    .await?;
+    let page =
+        domain::store::tool_logs::list(db(ctx), principal, tool_id, page_request(first, after)?)
+            .await?;
     Ok(connection(page, after_given, |l| &l.id, ToolExecutionLog))
 }
 

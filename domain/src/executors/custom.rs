@@ -334,7 +334,9 @@ impl ToolRunner {
         input: Value,
     ) -> Result<Value, NodeFailure> {
         let mut pending = PendingLog::new(call, tool, &input);
-        let (result, logs) = self.run_checked(call, tool, &input, &mut pending.secrets).await;
+        let (result, logs) = self
+            .run_checked(call, tool, &input, &mut pending.secrets)
+            .await;
         let entry = pending.entry(result.as_ref().ok().cloned(), logs, result.as_ref().err());
         call.services.tool_logs.record(entry).await;
         match result {
@@ -439,7 +441,10 @@ impl ToolRunner {
                 tool.version,
                 describe(&problems)
             ));
-            return (Err(KindFailure::coded(codes::INVALID_OUTPUT, failure)), logs);
+            return (
+                Err(KindFailure::coded(codes::INVALID_OUTPUT, failure)),
+                logs,
+            );
         }
         (Ok(output), logs)
     }

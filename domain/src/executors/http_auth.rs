@@ -91,8 +91,7 @@ impl Credential {
                  vault configured"
             )));
         };
-        match vault.resolve(&services.db, owner, credential_id).await
-        {
+        match vault.resolve(&services.db, owner, credential_id).await {
             Ok(secret) => Ok(Self {
                 id: credential_id.to_owned(),
                 secret,

@@ -206,10 +206,7 @@ fn log_lost(row: &tool_execution_logs::ActiveModel, why: &str) {
     );
 }
 
-async fn drain(
-    db: DatabaseConnection,
-    mut rx: mpsc::Receiver<tool_execution_logs::ActiveModel>,
-) {
+async fn drain(db: DatabaseConnection, mut rx: mpsc::Receiver<tool_execution_logs::ActiveModel>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
