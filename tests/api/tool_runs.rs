@@ -73,6 +73,11 @@ async fn versioned(Path((n, name)): Path<(String, String)>) -> axum::Json<Value>
     axum::Json(json!({ "servedBy": n, "name": name }))
 }
 
+async fn slow() -> axum::Json<Value> {
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    axum::Json(json!({ "late": true }))
+}
+
 async fn broken() -> (StatusCode, &'static str) {
     (StatusCode::BAD_REQUEST, "no such customer")
 }
@@ -229,6 +234,34 @@ on_both_databases! {
         assert_eq!(first_error(&body)["extensions"]["path"], "input.document.nodes[1].config.toolVersion");
         assert!(first_error(&body)["message"].as_str().unwrap().contains("no version 9"), "{body:#}");
         assert_eq!(app.row_counts().await, before);
+    }
+
+    async fn a_run_cut_short_by_a_timeout_or_a_stop_is_still_logged(app: TestApp) {
+        let base = weft_e2e::serve(axum::Router::new().route("/slow/{name}", get(slow))).await;
+        let (tool, tool_uuid) = create_tool(&app, api_tool("Slow", &base, "/slow/{{ input.name }}", None)).await;
+        let mut timed = custom("slow", &tool_uuid, None, json!({ "value": "x" }));
+        timed["timeoutMs"] = json!(300);
+        let wf = save(&app, vec![trigger(), timed], vec![edge("start", "slow")]).await;
+        let data = app.admin_ok(EXECUTE, json!({ "id": wf, "input": {}, "wait": true })).await;
+        assert_eq!(data["executeWorkflow"]["status"], "FAILED");
+        let logs = logs_of(&app, &tool, 1).await;
+        assert!(logs[0]["error"].as_str().unwrap().contains("timed out"), "{logs:#?}");
+        assert_eq!(logs[0]["output"], Value::Null);
+
+        let wf = save(&app, vec![trigger(), custom("slow", &tool_uuid, None, json!({ "value": "x" }))], vec![edge("start", "slow")]).await;
+        let started = app.admin_ok(EXECUTE, json!({ "id": wf, "input": {}, "wait": false })).await;
+        let id = started["executeWorkflow"]["id"].clone();
+        for _ in 0..200 {
+            let read = app.admin_ok("query($id: ID!) { execution(id: $id) { nodeRuns { nodeId } } }", json!({ "id": id })).await;
+            if read["execution"]["nodeRuns"].as_array().unwrap().iter().any(|r| r["nodeId"] == "slow") { break; }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let stopped = app.admin_ok("mutation($id: ID!) { stopExecution(input: { id: $id }) { status } }", json!({ "id": id })).await;
+        assert_eq!(stopped["stopExecution"]["status"], "CANCELLED");
+        let logs = logs_of(&app, &tool, 2).await;
+        assert_eq!(logs[0]["executionId"], id);
+        assert!(logs[0]["error"].as_str().unwrap().contains("stopped"), "{logs:#?}");
     }
 
     async fn a_canary_secret_used_by_a_run_appears_in_no_response_log_event_or_row(app: TestApp) {

@@ -422,7 +422,10 @@ impl ToolRunner {
         }
         let run = match self.run_kind(call, tool, input, secrets).await {
             Ok(run) => run,
-            Err(failed) => {
+            Err(mut failed) => {
+                if failed.code.is_none() && call.cancel.is_cancelled() {
+                    failed.code = Some(codes::CANCELLED.to_owned());
+                }
                 let logs = failed.logs.clone();
                 return (Err(failed), logs);
             }
