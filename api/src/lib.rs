@@ -10,6 +10,7 @@ pub mod graphql;
 pub mod graphql_ws;
 pub mod http;
 pub mod metrics;
+pub mod rotate_key;
 pub mod seed;
 
 pub use app::Application;

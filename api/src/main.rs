@@ -18,6 +18,16 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Re-encrypt every stored credential under a new master key. Stop the server first.
+    ///
+    /// With the key in the key file, the file is replaced (the old key is kept as
+    /// `master.key.<key id>.bak`); with WEFT_MASTER_KEY, set it to the new key afterwards.
+    RotateKey {
+        /// The new key (32 bytes as base64 or hex); generated when absent. Prefer the
+        /// environment variable: command lines are visible to other local users.
+        #[arg(long, env = "WEFT_NEW_MASTER_KEY", hide_env_values = true)]
+        new_key: Option<String>,
+    },
     /// Measure the engine and the GraphQL path (results go in the README).
     Bench {
         #[arg(long, default_value_t = 1000)]
@@ -82,6 +92,13 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve().await,
+        Command::RotateKey { new_key } => {
+            let config = Config::from_env()?;
+            let new_key = new_key.map(secrecy::SecretString::from);
+            let report = weft::rotate_key::rotate_key(&config, new_key.as_ref()).await?;
+            print!("{}", weft::rotate_key::instructions(&report));
+            Ok(())
+        }
         Command::Seed {
             executions,
             workflows,

@@ -15,6 +15,7 @@ mod schema;
 mod sharing;
 mod subscriptions;
 mod templates;
+mod tool_runs;
 mod tools;
 mod workflows;
 

@@ -12,6 +12,7 @@ pub mod relay;
 pub mod stats;
 pub mod subscriptions;
 pub mod templates;
+pub mod tool_runs;
 pub mod tools;
 pub mod users;
 pub mod workflows;
@@ -44,6 +45,7 @@ pub struct Query(
 pub struct Mutation(
     users::UserMutation,
     tools::ToolMutation,
+    tool_runs::ToolRunMutation,
     workflows::WorkflowMutation,
     templates::TemplateMutation,
     executions::ExecutionMutation,

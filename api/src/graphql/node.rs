@@ -8,6 +8,7 @@ use super::errors::ApiResult;
 use super::executions::Execution;
 use super::ids::{Kind, decode_any};
 use super::templates::Template;
+use super::tool_runs::ToolExecutionLog;
 use super::tools::Tool;
 use super::users::User;
 use super::workflows::Workflow;
@@ -21,6 +22,7 @@ pub enum Node {
     Execution(Execution),
     User(User),
     Credential(Credential),
+    ToolExecutionLog(ToolExecutionLog),
 }
 
 #[derive(Default)]
@@ -48,6 +50,9 @@ impl NodeQuery {
                 let vault = ctx.data_unchecked::<domain::vault::Vault>();
                 Node::Credential(Credential(vault.get(db, principal, &raw).await?))
             }
+            Kind::ToolExecutionLog => Node::ToolExecutionLog(ToolExecutionLog(
+                domain::store::tool_logs::get(db, principal, &raw).await?,
+            )),
             Kind::User => {
                 let user = domain::auth::find_users(db, std::slice::from_ref(&raw))
                     .await?

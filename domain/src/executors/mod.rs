@@ -36,6 +36,27 @@ pub struct Services {
     pub oauth_tokens: http_auth::OAuthTokenCache,
     /// Runs `code` tools.
     pub sandbox: crate::sandbox::Sandbox,
+    /// Records every tool run (`tool_execution_logs`) off the node's path.
+    pub tool_logs: crate::store::tool_logs::ToolLogWriter,
+}
+
+impl Services {
+    /// Services over `db`; starts the tool log writer, so call it inside a Tokio runtime.
+    pub fn new(
+        db: DatabaseConnection,
+        http: crate::outbound::OutboundClient,
+        vault: Option<crate::vault::Vault>,
+        sandbox: crate::sandbox::Sandbox,
+    ) -> Self {
+        Self {
+            tool_logs: crate::store::tool_logs::ToolLogWriter::start(db.clone()),
+            db,
+            http,
+            vault,
+            oauth_tokens: Default::default(),
+            sandbox,
+        }
+    }
 }
 
 /// One attempt of one node.
@@ -102,6 +123,8 @@ impl NodeFailure {
 }
 
 pub type NodeResult = Result<NodeOutcome, NodeFailure>;
+
+pub use custom::{ToolRunError, ToolRunReport, test_tool};
 
 /// A node type's behaviour. `input` has been resolved from the node's bindings and
 /// validated against the node's input schema before this is called.

@@ -4,6 +4,7 @@
 pub mod executions;
 pub mod stats;
 pub mod templates;
+pub mod tool_logs;
 pub mod tools;
 pub mod workflows;
 
