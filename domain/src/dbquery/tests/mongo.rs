@@ -1,0 +1,1 @@
+//! MongoDB through an `nx-27017` server started per test.
