@@ -3,8 +3,9 @@
 //!
 //! Parameters with a precise JSON Schema type are prepared with that type (integer as
 //! `int8`, number as `float8`, boolean, date-time as `timestamptz`, base64 as `bytea`,
-//! object/array as `jsonb`); plain strings are left for the server to infer from context, so
-//! `WHERE id = :id` works for a `uuid`, `date`, `numeric` or enum column alike.
+//! object as `jsonb`); plain strings and arrays are left for the server to infer from
+//! context, so `WHERE id = :id` works for a `uuid`, `date`, `numeric` or enum column alike
+//! and an array binds to an `int4[]` or a `jsonb` column.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -37,7 +38,8 @@ pub fn declared_type(decl: &ParamDecl) -> PgTypeInfo {
         ["integer"] => 20,
         ["number"] => 701,
         ["boolean"] => 16,
-        ["object"] | ["array"] => 3802,
+        ["object"] => 3802,
+        // An array may be a PostgreSQL array (`int4[]`) or JSON: the server's context decides.
         ["string"] if schema.get("contentEncoding").and_then(Value::as_str) == Some("base64") => 17,
         ["string"] if schema.get("format").and_then(Value::as_str) == Some("date-time") => 1184,
         _ => 0,
