@@ -155,6 +155,7 @@ impl Harness {
             http: OutboundClient::with_policy(policy).unwrap(),
             vault: vault.then(|| Vault::new(MasterKey::generate(), [])),
             oauth_tokens: OAuthTokenCache::default(),
+            db_pools: Default::default(),
         };
         Self {
             _dir: dir,

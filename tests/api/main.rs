@@ -3,6 +3,7 @@
 mod auth;
 mod crash;
 mod credentials;
+mod databases;
 mod engine;
 mod engine_http;
 mod health;

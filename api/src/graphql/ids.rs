@@ -14,6 +14,8 @@ pub enum Kind {
     Execution,
     User,
     Credential,
+    DatabaseConnection,
+    DatabaseQuery,
 }
 
 impl Kind {
@@ -25,6 +27,8 @@ impl Kind {
             Kind::Execution => "Execution",
             Kind::User => "User",
             Kind::Credential => "Credential",
+            Kind::DatabaseConnection => "DatabaseConnection",
+            Kind::DatabaseQuery => "DatabaseQuery",
         }
     }
 
@@ -35,6 +39,9 @@ impl Kind {
             Kind::Template,
             Kind::Execution,
             Kind::User,
+            Kind::Credential,
+            Kind::DatabaseConnection,
+            Kind::DatabaseQuery,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

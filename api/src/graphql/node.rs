@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Interface, Object};
 
 use super::context::{db, principal};
 use super::credentials::Credential;
+use super::databases::{DatabaseConnection, DatabaseQuery};
 use super::errors::ApiResult;
 use super::executions::Execution;
 use super::ids::{Kind, decode_any};
@@ -21,6 +22,8 @@ pub enum Node {
     Execution(Execution),
     User(User),
     Credential(Credential),
+    DatabaseConnection(DatabaseConnection),
+    DatabaseQuery(DatabaseQuery),
 }
 
 #[derive(Default)]
@@ -48,6 +51,12 @@ impl NodeQuery {
                 let vault = ctx.data_unchecked::<domain::vault::Vault>();
                 Node::Credential(Credential(vault.get(db, principal, &raw).await?))
             }
+            Kind::DatabaseConnection => Node::DatabaseConnection(DatabaseConnection(
+                domain::store::database_connections::get(db, principal, &raw).await?,
+            )),
+            Kind::DatabaseQuery => Node::DatabaseQuery(DatabaseQuery(
+                domain::store::database_queries::get(db, principal, &raw).await?,
+            )),
             Kind::User => {
                 let user = domain::auth::find_users(db, std::slice::from_ref(&raw))
                     .await?

@@ -100,6 +100,7 @@ impl Engine {
             http: config.outbound.clone(),
             vault: config.vault.clone(),
             oauth_tokens: Default::default(),
+            db_pools: Default::default(),
         };
         Self {
             inner: Arc::new(EngineInner {
@@ -113,6 +114,12 @@ impl Engine {
                 writer,
             }),
         }
+    }
+
+    /// The database pools the executors use; the API shares them to test connections and
+    /// run queries, and closes a deleted connection's pool.
+    pub fn db_pools(&self) -> &crate::dbquery::DbPools {
+        &self.inner.services.db_pools
     }
 
     pub fn events(&self) -> &EventBus {

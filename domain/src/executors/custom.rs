@@ -168,6 +168,7 @@ impl ToolRunner {
         })?;
         let output = match tool.kind.as_str() {
             "api" => self.run_api(ctx, tool, &input, idempotency_key).await?,
+            "database-query" => super::database_query::run_tool(ctx, tool, &input).await?,
             other => {
                 return Err(NodeFailure::permanent(format!(
                     "tool kind `{other}` is not available in this build yet (tool `{}`)",

@@ -6,6 +6,7 @@ mod api_call;
 mod condition;
 mod custom;
 mod data_transform;
+pub mod database_query;
 pub mod http_auth;
 mod llm_agent;
 mod output;
@@ -33,6 +34,8 @@ pub struct Services {
     pub vault: Option<crate::vault::Vault>,
     /// OAuth2 access tokens reused across runs until they expire.
     pub oauth_tokens: http_auth::OAuthTokenCache,
+    /// One bounded pool per database connection, reused across runs.
+    pub db_pools: crate::dbquery::DbPools,
 }
 
 /// One attempt of one node.
@@ -122,6 +125,7 @@ pub fn registry() -> Registry {
         Arc::new(llm_agent::LlmAgent::default()),
         Arc::new(web_search::WebSearch),
         Arc::new(custom::Custom::default()),
+        Arc::new(database_query::DatabaseQuery),
     ];
     executors.into_iter().map(|e| (e.node_type(), e)).collect()
 }
