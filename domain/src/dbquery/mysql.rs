@@ -18,7 +18,6 @@ use super::postgres::{approximate_size, too_large};
 use super::{
     Column, ColumnInfo, ConnectionSpec, DbErrorCode, DbKind, DbQueryError, MAX_PAGE_SIZE,
     MAX_RESULT_BYTES, Page, QueryResult, QuerySpec, ServerInfo, TableInfo, TlsMode, params,
-    sql_check,
 };
 
 /// The character set number MySQL reports for binary strings.
@@ -170,9 +169,7 @@ pub async fn run(
     page: Option<Page>,
 ) -> Result<QueryResult, DbQueryError> {
     let started = Instant::now();
-    let rewritten = params::rewrite(&query.query, DbKind::MySql)
-        .map_err(|m| DbQueryError::new(DbErrorCode::QueryRejected, m))?;
-    sql_check::check_statement(DbKind::MySql, query.query_type, &rewritten.sql)
+    let rewritten = params::checked(DbKind::MySql, query.query_type, &query.query)
         .map_err(|m| DbQueryError::new(DbErrorCode::QueryRejected, m))?;
     let bound = bind::resolve(&query.parameters, values)?;
     let read = query.query_type.is_read();

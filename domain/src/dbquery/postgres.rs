@@ -160,9 +160,7 @@ pub async fn run(
     page: Option<Page>,
 ) -> Result<QueryResult, DbQueryError> {
     let started = Instant::now();
-    let rewritten = params::rewrite(&query.query, super::DbKind::Postgres)
-        .map_err(|m| DbQueryError::new(DbErrorCode::QueryRejected, m))?;
-    super::sql_check::check_statement(super::DbKind::Postgres, query.query_type, &rewritten.sql)
+    let rewritten = params::checked(super::DbKind::Postgres, query.query_type, &query.query)
         .map_err(|m| DbQueryError::new(DbErrorCode::QueryRejected, m))?;
     let bound = bind::resolve(&query.parameters, values)?;
     let read = query.query_type.is_read();
