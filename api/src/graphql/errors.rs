@@ -173,7 +173,7 @@ impl From<SavedQueryError> for ApiError {
     fn from(error: SavedQueryError) -> Self {
         match error {
             SavedQueryError::Domain(e) => e.into(),
-            SavedQueryError::Database(e) => e.into(),
+            SavedQueryError::Database { error, .. } => error.into(),
         }
     }
 }

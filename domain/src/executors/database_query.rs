@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use super::custom::Tool;
 use super::{Executor, NodeContext, NodeFailure, NodeOutcome, NodeResult};
 use crate::auth::Principal;
-use crate::dbquery::{DbPools, DbQueryError, Page, ParamDecl, QueryResult};
+use crate::dbquery::{DbErrorCode, DbPools, DbQueryError, Page, ParamDecl, QueryResult};
 use crate::error::{DomainError, FieldProblem};
 use crate::json_schema;
 use crate::store::{database_connections, database_queries};
@@ -97,13 +97,16 @@ pub fn node_output(result: &QueryResult) -> Value {
 pub enum SavedQueryError {
     #[error(transparent)]
     Domain(#[from] DomainError),
-    #[error(transparent)]
-    Database(#[from] DbQueryError),
+    /// `writes` says whether the query declares a statement that changes data.
+    #[error("{error}")]
+    Database { error: DbQueryError, writes: bool },
 }
 
 impl SavedQueryError {
     /// As a node failure: connection trouble and timeouts are worth another attempt; a
-    /// rejected query or bad parameters are not.
+    /// rejected query or bad parameters are not. A write that timed out is not retried:
+    /// the client may have given up after the server committed, and a second attempt
+    /// would write twice.
     fn into_failure(self, query_id: &str) -> NodeFailure {
         match self {
             SavedQueryError::Domain(DomainError::NotFound { kind, id }) => NodeFailure::permanent(
@@ -116,10 +119,17 @@ impl SavedQueryError {
                 NodeFailure::retryable(format!("reading database query `{query_id}` failed: {e}"))
             }
             SavedQueryError::Domain(other) => NodeFailure::permanent(other.to_string()),
-            SavedQueryError::Database(e) if e.is_transient() => {
-                NodeFailure::retryable(e.to_string())
+            SavedQueryError::Database { error, writes } => {
+                let retry = match error.code {
+                    DbErrorCode::Timeout => !writes,
+                    _ => error.is_transient(),
+                };
+                if retry {
+                    NodeFailure::retryable(error.to_string())
+                } else {
+                    NodeFailure::permanent(error.to_string())
+                }
             }
-            SavedQueryError::Database(e) => NodeFailure::permanent(e.to_string()),
         }
     }
 }
@@ -159,7 +169,11 @@ impl SavedQueries<'_> {
         check_params(&spec.parameters, &params)?;
         let connection = database_connections::get(self.db, principal, &row.connection_id).await?;
         let conn = database_connections::spec(self.db, self.vault, principal, &connection).await?;
-        Ok(self.pools.run(&conn, &spec, &params, page, cancel).await?)
+        let writes = !spec.query_type.is_read();
+        self.pools
+            .run(&conn, &spec, &params, page, cancel)
+            .await
+            .map_err(|error| SavedQueryError::Database { error, writes })
     }
 }
 
@@ -266,6 +280,23 @@ mod tests {
             paths(check_params(&decls(), &Map::new())),
             ["params.customerId"]
         );
+    }
+
+    #[test]
+    fn timeouts_are_retried_for_reads_only_and_rejections_never() {
+        let failure = |code, writes| {
+            SavedQueryError::Database {
+                error: DbQueryError::new(code, "x"),
+                writes,
+            }
+            .into_failure("q")
+            .retryable
+        };
+        assert!(failure(DbErrorCode::Timeout, false));
+        assert!(!failure(DbErrorCode::Timeout, true));
+        assert!(failure(DbErrorCode::ConnectionFailed, true));
+        assert!(!failure(DbErrorCode::QueryRejected, false));
+        assert!(!failure(DbErrorCode::QueryFailed, false));
     }
 
     #[test]
