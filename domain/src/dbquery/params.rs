@@ -250,6 +250,35 @@ fn copy_dollar_quoted(
     ))
 }
 
+/// [`rewrite`] plus the statement check of [`sql_check`](super::sql_check), remembered per
+/// query text: a saved query runs many times, and parsing it each time would cost more than
+/// the rest of Weft's share of a run.
+pub fn checked(
+    kind: DbKind,
+    query_type: super::QueryType,
+    text: &str,
+) -> Result<std::sync::Arc<Rewritten>, String> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Key = (DbKind, super::QueryType, String);
+    const MAX_CACHED: usize = 1024;
+    static CACHE: OnceLock<Mutex<HashMap<Key, Arc<Rewritten>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (kind, query_type, text.to_owned());
+    if let Some(hit) = cache.lock().expect("plan cache").get(&key) {
+        return Ok(hit.clone());
+    }
+    let rewritten = rewrite(text, kind)?;
+    super::sql_check::check_statement(kind, query_type, &rewritten.sql)?;
+    let rewritten = Arc::new(rewritten);
+    let mut map = cache.lock().expect("plan cache");
+    if map.len() >= MAX_CACHED {
+        map.clear();
+    }
+    map.insert(key, rewritten.clone());
+    Ok(rewritten)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,33 +341,4 @@ mod tests {
         assert!(rewrite("SELECT $x$ abc", DbKind::Postgres).is_err());
         assert!(rewrite("SELECT /* abc", DbKind::MySql).is_err());
     }
-}
-
-/// [`rewrite`] plus the statement check of [`sql_check`](super::sql_check), remembered per
-/// query text: a saved query runs many times, and parsing it each time would cost more than
-/// the rest of Weft's share of a run.
-pub fn checked(
-    kind: DbKind,
-    query_type: super::QueryType,
-    text: &str,
-) -> Result<std::sync::Arc<Rewritten>, String> {
-    use std::collections::HashMap;
-    use std::sync::{Arc, Mutex, OnceLock};
-    type Key = (DbKind, super::QueryType, String);
-    const MAX_CACHED: usize = 1024;
-    static CACHE: OnceLock<Mutex<HashMap<Key, Arc<Rewritten>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let key = (kind, query_type, text.to_owned());
-    if let Some(hit) = cache.lock().expect("plan cache").get(&key) {
-        return Ok(hit.clone());
-    }
-    let rewritten = rewrite(text, kind)?;
-    super::sql_check::check_statement(kind, query_type, &rewritten.sql)?;
-    let rewritten = Arc::new(rewritten);
-    let mut map = cache.lock().expect("plan cache");
-    if map.len() >= MAX_CACHED {
-        map.clear();
-    }
-    map.insert(key, rewritten.clone());
-    Ok(rewritten)
 }
