@@ -349,3 +349,22 @@ async fn mysql_connection_test_and_schema_describe_the_server() {
     assert!(!table.columns[0].nullable && table.columns[1].nullable);
     f.finish().await;
 }
+
+#[tokio::test]
+async fn a_wrong_mysql_password_fails_to_connect_without_echoing_it() {
+    let f = Fixture::new("n INT").await;
+    f.exec(&format!(
+        "ALTER USER '{}'@'%' IDENTIFIED BY 'the-right-one'",
+        f.user
+    ))
+    .await;
+    let mut conn = f.conn.clone();
+    conn.password = Some("hunter2-wrong-secret".to_owned().into());
+    let err = f.pools.test_connection(&conn).await.unwrap_err();
+    assert_eq!(err.code, DbErrorCode::ConnectionFailed, "{err:?}");
+    assert!(!err.message.contains("hunter2"), "{}", err.message);
+    conn.password = Some("the-right-one".to_owned().into());
+    conn.revision = "2".into();
+    f.pools.test_connection(&conn).await.unwrap();
+    f.finish().await;
+}

@@ -413,3 +413,50 @@ async fn postgres_connection_test_and_schema_describe_the_server() {
     assert_eq!(err.code, DbErrorCode::ConnectionFailed, "{err:?}");
     f.finish().await;
 }
+
+#[tokio::test]
+async fn a_postgres_result_over_the_size_cap_is_result_too_large_and_the_pool_recovers() {
+    let f = Fixture::new("n int4").await;
+    let big = f.q(
+        "SELECT repeat('x', 1000000) AS blob FROM generate_series(1, 20)",
+        QueryType::Select,
+        &[],
+    );
+    let err = run(&f.pools, &f.conn, &big, json!({})).await.unwrap_err();
+    assert_eq!(err.code, DbErrorCode::ResultTooLarge, "{err:?}");
+    let ok = run(
+        &f.pools,
+        &f.conn,
+        &f.q("SELECT 1 AS one", QueryType::Select, &[]),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok.rows.len(), 1);
+    f.finish().await;
+}
+
+#[tokio::test]
+async fn a_changed_connection_gets_a_fresh_pool_and_a_forgotten_one_closes_its_sessions() {
+    let f = Fixture::new("n int4").await;
+    let q = f.q("SELECT 1 AS one", QueryType::Select, &[]);
+    run(&f.pools, &f.conn, &q, json!({})).await.unwrap();
+    let mut changed = f.conn.clone();
+    changed.revision = "2".into();
+    changed.database = "no_such_database_here".into();
+    let err = run(&f.pools, &changed, &q, json!({})).await.unwrap_err();
+    assert_eq!(err.code, DbErrorCode::ConnectionFailed, "{err:?}");
+    changed.database = "test".into();
+    changed.revision = "3".into();
+    run(&f.pools, &changed, &q, json!({})).await.unwrap();
+    f.pools.forget(&f.conn.id);
+    let deadline = Instant::now() + std::time::Duration::from_secs(5);
+    while f.sessions().await > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "sessions of a forgotten connection stay open"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    f.finish().await;
+}
