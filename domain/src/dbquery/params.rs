@@ -134,8 +134,8 @@ fn is_ident_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
-/// `a:b` is no parameter in any dialect we speak; `x[1:n]` slices keep working as long as
-/// the bound is written without a space after the colon only when it is a number.
+/// A colon right after a name or a number (`arr[1:n]`, `a:b`) is a slice bound or a label,
+/// not a parameter.
 fn prev_is_ident(chars: &[char], i: usize) -> bool {
     i > 0 && is_ident_char(chars[i - 1])
 }

@@ -62,12 +62,6 @@ pub fn encode(
         )
     };
     let bad = |e: String| format!("parameter `{name}`: {e}");
-    let text = |value: &BindValue| -> Option<String> {
-        match value {
-            BindValue::Text(s) => Some(s.clone()),
-            _ => None,
-        }
-    };
     let added = match (ty.name(), value) {
         (_, BindValue::Null) => args.add(None::<String>),
         ("INT2", _) => args.add(
@@ -142,10 +136,7 @@ pub fn encode(
                 BindValue::Bytes(_) | BindValue::Null => return Err(mismatch()),
             })
         }
-        // Enums and domains over text travel as their text in the binary format too.
-        (_, BindValue::Text(_)) if ty.kind_is_text_like() => {
-            args.add(text(value).unwrap_or_default())
-        }
+        (_, BindValue::Text(s)) if is_enum(ty) => args.add(s.clone()),
         (other, _) => {
             return Err(format!(
                 "parameter `{name}`: the server expects a {}, which Weft cannot bind directly; \
@@ -158,16 +149,9 @@ pub fn encode(
     added.map_err(|e| bad(e.to_string()))
 }
 
-/// Whether values of this type are sent as plain UTF-8 text in the binary format.
-trait TextLike {
-    fn kind_is_text_like(&self) -> bool;
-}
-
-impl TextLike for PgTypeInfo {
-    fn kind_is_text_like(&self) -> bool {
-        // User-defined enums are the common case; the server resolves them by name.
-        matches!(self.kind(), sea_orm::sqlx::postgres::PgTypeKind::Enum(_))
-    }
+/// User-defined enums travel as their label, plain UTF-8, in the binary format too.
+fn is_enum(ty: &PgTypeInfo) -> bool {
+    matches!(ty.kind(), sea_orm::sqlx::postgres::PgTypeKind::Enum(_))
 }
 
 fn encode_array(
@@ -271,13 +255,8 @@ impl Encode<'_, Postgres> for Raw {
 pub fn encode_numeric(text: &str) -> Result<Vec<u8>, String> {
     let invalid = || format!("`{text}` is not a decimal number");
     if text.eq_ignore_ascii_case("nan") {
-        return Ok([
-            0u16.to_be_bytes(),
-            0i16.to_be_bytes().map(|b| b),
-            0xC000u16.to_be_bytes(),
-            0u16.to_be_bytes(),
-        ]
-        .concat());
+        // No digits, weight 0, the NaN sign word, scale 0.
+        return Ok(vec![0, 0, 0, 0, 0xC0, 0, 0, 0]);
     }
     let (negative, unsigned) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -393,8 +372,7 @@ pub fn decode_numeric(bytes: &[u8]) -> Result<String, String> {
     Ok(out)
 }
 
-/// One result value as JSON, by the column's type. Returns the approximate size in bytes
-/// alongside, for the result size cap.
+/// One result value as JSON, by the column's type (the mapping is in the README).
 pub fn decode(value: PgValueRef<'_>) -> Result<Value, String> {
     if value.is_null() {
         return Ok(Value::Null);
@@ -413,7 +391,7 @@ pub fn decode(value: PgValueRef<'_>) -> Result<Value, String> {
         "OID" => Value::from(get!(Oid).0),
         "FLOAT4" => float(get!(f32) as f64),
         "FLOAT8" => float(get!(f64)),
-        "NUMERIC" => Value::String(decode_numeric(value_bytes(get!(RawBytes))?)?),
+        "NUMERIC" => Value::String(decode_numeric(get!(RawBytes).0)?),
         "TIMESTAMPTZ" => {
             Value::String(get!(DateTime<Utc>).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
         }
@@ -449,7 +427,7 @@ pub fn decode(value: PgValueRef<'_>) -> Result<Value, String> {
         // Text and everything sent as text (enums, domains over text, citext, xml); else the
         // raw bytes, so nothing is lost.
         _ => {
-            let bytes = value_bytes(get!(RawBytes))?;
+            let bytes = get!(RawBytes).0;
             match std::str::from_utf8(bytes) {
                 Ok(s) => Value::String(s.to_owned()),
                 Err(_) => Value::String(BASE64.encode(bytes)),
@@ -473,10 +451,6 @@ fn array<T>(items: Vec<Option<T>>, f: impl Fn(T) -> Value) -> Value {
 
 /// Any value as its undecoded bytes.
 struct RawBytes<'r>(&'r [u8]);
-
-fn value_bytes(raw: RawBytes<'_>) -> Result<&[u8], String> {
-    Ok(raw.0)
-}
 
 impl Type<Postgres> for RawBytes<'_> {
     fn type_info() -> PgTypeInfo {
