@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_db;
 pub mod bench_events;
 pub mod bench_history;
 pub mod bench_sandbox;

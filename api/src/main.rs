@@ -68,6 +68,24 @@ enum Command {
         #[arg(long, value_delimiter = ',', default_value = "1,1000")]
         subscribers: Vec<usize>,
     },
+    /// Measure per-query overhead of database queries against the raw drivers (results go
+    /// in the README).
+    BenchDb {
+        #[arg(long, default_value_t = 2000)]
+        iterations: usize,
+        #[arg(
+            long,
+            env = "WEFT_BENCH_POSTGRES_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/test"
+        )]
+        postgres_url: String,
+        #[arg(
+            long,
+            env = "WEFT_BENCH_MYSQL_URL",
+            default_value = "mysql://root@127.0.0.1:3306/test"
+        )]
+        mysql_url: String,
+    },
 }
 
 #[tokio::main]
@@ -113,6 +131,18 @@ async fn main() -> anyhow::Result<()> {
             weft::bench_sandbox::run(weft::bench_sandbox::Options {
                 iterations,
                 cold_starts,
+            })
+            .await
+        }
+        Command::BenchDb {
+            iterations,
+            postgres_url,
+            mysql_url,
+        } => {
+            weft::bench_db::run(weft::bench_db::Options {
+                iterations,
+                postgres_url,
+                mysql_url,
             })
             .await
         }

@@ -4,6 +4,7 @@ mod auth;
 mod code_tools;
 mod crash;
 mod credentials;
+mod databases;
 mod engine;
 mod engine_http;
 mod health;

@@ -15,6 +15,8 @@ pub enum Kind {
     User,
     Credential,
     ToolExecutionLog,
+    DatabaseConnection,
+    DatabaseQuery,
 }
 
 impl Kind {
@@ -27,6 +29,8 @@ impl Kind {
             Kind::User => "User",
             Kind::Credential => "Credential",
             Kind::ToolExecutionLog => "ToolExecutionLog",
+            Kind::DatabaseConnection => "DatabaseConnection",
+            Kind::DatabaseQuery => "DatabaseQuery",
         }
     }
 
@@ -39,6 +43,8 @@ impl Kind {
             Kind::User,
             Kind::Credential,
             Kind::ToolExecutionLog,
+            Kind::DatabaseConnection,
+            Kind::DatabaseQuery,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -2,6 +2,7 @@
 
 pub mod context;
 pub mod credentials;
+pub mod databases;
 pub mod errors;
 pub mod executions;
 pub mod ids;
@@ -38,6 +39,7 @@ pub struct Query(
     executions::ExecutionQuery,
     node_types::NodeTypeQuery,
     credentials::CredentialQuery,
+    databases::DatabasesQuery,
     stats::StatsQuery,
 );
 
@@ -50,6 +52,7 @@ pub struct Mutation(
     templates::TemplateMutation,
     executions::ExecutionMutation,
     credentials::CredentialMutation,
+    databases::DatabasesMutation,
 );
 
 pub type WeftSchema = Schema<Query, Mutation, subscriptions::Subscription>;

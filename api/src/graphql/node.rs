@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Interface, Object};
 
 use super::context::{db, principal};
 use super::credentials::Credential;
+use super::databases::{DatabaseConnection, DatabaseQuery};
 use super::errors::ApiResult;
 use super::executions::Execution;
 use super::ids::{Kind, decode_any};
@@ -23,6 +24,8 @@ pub enum Node {
     User(User),
     Credential(Credential),
     ToolExecutionLog(ToolExecutionLog),
+    DatabaseConnection(DatabaseConnection),
+    DatabaseQuery(DatabaseQuery),
 }
 
 #[derive(Default)]
@@ -52,6 +55,12 @@ impl NodeQuery {
             }
             Kind::ToolExecutionLog => Node::ToolExecutionLog(ToolExecutionLog(
                 domain::store::tool_logs::get(db, principal, &raw).await?,
+            )),
+            Kind::DatabaseConnection => Node::DatabaseConnection(DatabaseConnection(
+                domain::store::database_connections::get(db, principal, &raw).await?,
+            )),
+            Kind::DatabaseQuery => Node::DatabaseQuery(DatabaseQuery(
+                domain::store::database_queries::get(db, principal, &raw).await?,
             )),
             Kind::User => {
                 let user = domain::auth::find_users(db, std::slice::from_ref(&raw))

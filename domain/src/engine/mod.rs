@@ -118,6 +118,12 @@ impl Engine {
         }
     }
 
+    /// The database pools the executors use; the API shares them to test connections and
+    /// run queries, and closes a deleted connection's pool.
+    pub fn db_pools(&self) -> &crate::dbquery::DbPools {
+        &self.inner.services.db_pools
+    }
+
     pub fn events(&self) -> &EventBus {
         &self.inner.bus
     }

@@ -467,6 +467,10 @@ impl ToolRunner {
                 .await
                 .map(KindRun::output)
                 .map_err(KindFailure::from),
+            "database-query" => super::database_query::run_tool(call, tool, input)
+                .await
+                .map(KindRun::output)
+                .map_err(KindFailure::from),
             "code" => code_tool::run(&call.services.sandbox, tool, input, call.cancel.clone())
                 .await
                 .map(|run| KindRun {

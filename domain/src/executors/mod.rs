@@ -7,6 +7,7 @@ pub(crate) mod code_tool;
 mod condition;
 mod custom;
 mod data_transform;
+pub mod database_query;
 pub mod http_auth;
 mod llm_agent;
 mod output;
@@ -38,6 +39,8 @@ pub struct Services {
     pub sandbox: crate::sandbox::Sandbox,
     /// Records every tool run (`tool_execution_logs`) off the node's path.
     pub tool_logs: crate::store::tool_logs::ToolLogWriter,
+    /// One bounded pool per database connection, reused across runs.
+    pub db_pools: crate::dbquery::DbPools,
 }
 
 impl Services {
@@ -55,6 +58,7 @@ impl Services {
             vault,
             oauth_tokens: Default::default(),
             sandbox,
+            db_pools: Default::default(),
         }
     }
 }
@@ -148,6 +152,7 @@ pub fn registry() -> Registry {
         Arc::new(llm_agent::LlmAgent::default()),
         Arc::new(web_search::WebSearch),
         Arc::new(custom::Custom::default()),
+        Arc::new(database_query::DatabaseQuery),
     ];
     executors.into_iter().map(|e| (e.node_type(), e)).collect()
 }
