@@ -17,6 +17,7 @@ pub mod retention;
 pub mod schedule;
 pub mod store;
 pub mod vault;
+pub mod webhooks;
 pub mod workflow;
 
 pub use error::{DomainError, FieldProblem};

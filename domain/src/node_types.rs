@@ -553,11 +553,15 @@ fn webhook() -> NodeTypeSpec {
         node_type: "webhook",
         category: "integration",
         icon: "send",
-        description: "Sends a payload to a registered outgoing webhook.",
+        description: "Sends a payload to a registered outgoing webhook: its templates, auth, \
+                      signature, retries and response checks apply.",
         input_schema: json!({
             "type": "object",
             "properties": {
-                "payload": { "description": "Sent as the JSON request body." }
+                "payload": {
+                    "description": "What the webhook's payload template sees as `payload` \
+                                    (sent as JSON when the webhook has no template)."
+                }
             },
             "additionalProperties": false
         }),
@@ -565,9 +569,29 @@ fn webhook() -> NodeTypeSpec {
             "type": "object",
             "properties": {
                 "status": { "type": "integer", "minimum": 100, "maximum": 599 },
-                "body": { "description": "The receiver's response, parsed if JSON." }
+                "headers": {
+                    "type": "object",
+                    "additionalProperties": { "type": "string" },
+                    "description": "Response headers, names lower-cased."
+                },
+                "body": { "description": "The receiver's response, parsed if JSON." },
+                "attempts": {
+                    "type": "array",
+                    "description": "Every attempt, in order, with the wait before it.",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "number": { "type": "integer", "minimum": 1 },
+                            "status": { "type": ["integer", "null"] },
+                            "error": { "type": ["string", "null"] },
+                            "durationMs": { "type": "integer", "minimum": 0 },
+                            "delayMs": { "type": "integer", "minimum": 0 }
+                        },
+                        "required": ["number", "durationMs", "delayMs"]
+                    }
+                }
             },
-            "required": ["status", "body"]
+            "required": ["status", "headers", "body", "attempts"]
         }),
         config_schema: json!({
             "type": "object",

@@ -14,6 +14,7 @@ pub enum Kind {
     Execution,
     User,
     Credential,
+    Webhook,
 }
 
 impl Kind {
@@ -25,6 +26,7 @@ impl Kind {
             Kind::Execution => "Execution",
             Kind::User => "User",
             Kind::Credential => "Credential",
+            Kind::Webhook => "Webhook",
         }
     }
 
@@ -35,6 +37,7 @@ impl Kind {
             Kind::Template,
             Kind::Execution,
             Kind::User,
+            Kind::Webhook,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

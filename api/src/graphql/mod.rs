@@ -14,6 +14,7 @@ pub mod subscriptions;
 pub mod templates;
 pub mod tools;
 pub mod users;
+pub mod webhooks;
 pub mod workflows;
 
 use async_graphql::{MergedObject, Schema};
@@ -37,6 +38,7 @@ pub struct Query(
     executions::ExecutionQuery,
     node_types::NodeTypeQuery,
     credentials::CredentialQuery,
+    webhooks::WebhookQuery,
     stats::StatsQuery,
 );
 
@@ -48,6 +50,7 @@ pub struct Mutation(
     templates::TemplateMutation,
     executions::ExecutionMutation,
     credentials::CredentialMutation,
+    webhooks::WebhookMutation,
 );
 
 pub type WeftSchema = Schema<Query, Mutation, subscriptions::Subscription>;

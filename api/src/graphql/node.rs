@@ -10,6 +10,7 @@ use super::ids::{Kind, decode_any};
 use super::templates::Template;
 use super::tools::Tool;
 use super::users::User;
+use super::webhooks::Webhook;
 use super::workflows::Workflow;
 
 #[derive(Interface)]
@@ -21,6 +22,7 @@ pub enum Node {
     Execution(Execution),
     User(User),
     Credential(Credential),
+    Webhook(Webhook),
 }
 
 #[derive(Default)]
@@ -48,6 +50,9 @@ impl NodeQuery {
                 let vault = ctx.data_unchecked::<domain::vault::Vault>();
                 Node::Credential(Credential(vault.get(db, principal, &raw).await?))
             }
+            Kind::Webhook => Node::Webhook(Webhook(
+                domain::store::webhooks::get(db, principal, &raw).await?,
+            )),
             Kind::User => {
                 let user = domain::auth::find_users(db, std::slice::from_ref(&raw))
                     .await?

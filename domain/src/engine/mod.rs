@@ -119,6 +119,12 @@ impl Engine {
         &self.inner.bus
     }
 
+    /// What executors use (database, outbound client, vault), for API calls that act like
+    /// a node outside a run, such as `testWebhook`.
+    pub fn services(&self) -> &Services {
+        &self.inner.services
+    }
+
     /// Runs the current version of a workflow. With `wait`, returns once it finished.
     #[tracing::instrument(skip(self, principal, input))]
     pub async fn execute(

@@ -168,6 +168,19 @@ impl ToolRunner {
         })?;
         let output = match tool.kind.as_str() {
             "api" => self.run_api(ctx, tool, &input, idempotency_key).await?,
+            "webhook" => {
+                let webhook_id = tool
+                    .config
+                    .get("webhookId")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        NodeFailure::permanent(format!(
+                            "tool `{}` has no config.webhookId",
+                            tool.name
+                        ))
+                    })?;
+                super::webhook::send(ctx, webhook_id, &input, idempotency_key).await?
+            }
             other => {
                 return Err(NodeFailure::permanent(format!(
                     "tool kind `{other}` is not available in this build yet (tool `{}`)",

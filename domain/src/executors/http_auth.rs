@@ -75,16 +75,22 @@ impl Credential {
         ctx: &NodeContext<'_>,
         credential_id: &str,
     ) -> Result<Self, NodeFailure> {
-        let Some(vault) = &ctx.services.vault else {
+        Self::load_as(ctx.services, ctx.owner, credential_id).await
+    }
+
+    /// Decrypts `credential_id` as `owner`, outside a node run (e.g. `testWebhook`).
+    pub(crate) async fn load_as(
+        services: &Services,
+        owner: &crate::auth::Principal,
+        credential_id: &str,
+    ) -> Result<Self, NodeFailure> {
+        let Some(vault) = &services.vault else {
             return Err(NodeFailure::permanent(format!(
                 "credential `{credential_id}` cannot be used: this server has no credential \
                  vault configured"
             )));
         };
-        match vault
-            .resolve(&ctx.services.db, ctx.owner, credential_id)
-            .await
-        {
+        match vault.resolve(&services.db, owner, credential_id).await {
             Ok(secret) => Ok(Self {
                 id: credential_id.to_owned(),
                 secret,
@@ -184,8 +190,9 @@ pub(crate) async fn send(
     }
 }
 
-/// Puts the credential on `request`; returns the OAuth2 access token used, if any.
-async fn apply(
+/// Puts the credential on `request`; returns the OAuth2 access token used, if any. A
+/// `stale_token` (just refused with 401) is replaced by a freshly fetched one.
+pub(crate) async fn apply(
     services: &Services,
     credential: &Credential,
     request: &mut Request,

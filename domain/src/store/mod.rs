@@ -5,6 +5,7 @@ pub mod executions;
 pub mod stats;
 pub mod templates;
 pub mod tools;
+pub mod webhooks;
 pub mod workflows;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
