@@ -7,6 +7,7 @@ pub mod bench_history;
 pub mod config;
 pub mod graphql;
 pub mod graphql_ws;
+pub mod hooks;
 pub mod http;
 pub mod metrics;
 pub mod seed;

@@ -7,6 +7,7 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub mod executors;
+pub mod hooks;
 pub mod ids;
 pub mod json_schema;
 pub mod mapping;

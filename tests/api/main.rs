@@ -7,6 +7,7 @@ mod engine;
 mod engine_http;
 mod health;
 mod history;
+mod incoming_hooks;
 mod limits;
 mod mapping;
 mod restart;

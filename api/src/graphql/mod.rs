@@ -4,6 +4,7 @@ pub mod context;
 pub mod credentials;
 pub mod errors;
 pub mod executions;
+pub mod hook_triggers;
 pub mod ids;
 pub mod loaders;
 pub mod node;
@@ -51,6 +52,7 @@ pub struct Mutation(
     executions::ExecutionMutation,
     credentials::CredentialMutation,
     webhooks::WebhookMutation,
+    hook_triggers::HookTriggerMutation,
 );
 
 pub type WeftSchema = Schema<Query, Mutation, subscriptions::Subscription>;

@@ -2,6 +2,7 @@
 //! transaction, so a rejected or failed call leaves storage exactly as it was.
 
 pub mod executions;
+pub mod hook_triggers;
 pub mod stats;
 pub mod templates;
 pub mod tools;

@@ -161,6 +161,7 @@ pub async fn create(
     version_row(&workflow, &principal.user_id)
         .insert(&txn)
         .await?;
+    super::hook_triggers::sync(&txn, &workflow).await?;
     txn.commit().await?;
     Ok(workflow)
 }
@@ -221,6 +222,7 @@ pub async fn update(
     version_row(&workflow, &principal.user_id)
         .insert(&txn)
         .await?;
+    super::hook_triggers::sync(&txn, &workflow).await?;
     txn.commit().await?;
     Ok(workflow)
 }
