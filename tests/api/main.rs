@@ -16,6 +16,7 @@ mod sharing;
 mod subscriptions;
 mod templates;
 mod tools;
+mod webhooks;
 mod workflows;
 
 pub use sea_orm::ConnectionTrait;

@@ -37,6 +37,7 @@ impl Kind {
             Kind::Template,
             Kind::Execution,
             Kind::User,
+            Kind::Credential,
             Kind::Webhook,
         ]
         .into_iter()

@@ -92,6 +92,7 @@ pub enum WebhookAuthKind {
     ApiKey,
     /// An `oauth2-client-credentials` credential; the token is cached and refreshed once
     /// on 401.
+    #[graphql(name = "OAUTH2")]
     Oauth2,
 }
 
