@@ -353,3 +353,82 @@ on_both_databases! {
         assert_eq!(hook_url(&app, &bob, &workflow).await, url);
     }
 }
+
+on_both_databases! {
+    async fn beyond_the_in_flight_bound_callers_get_503_with_retry_after(app: TestApp) {
+        let admin = app.admin_token.clone();
+        let base = weft_e2e::serve(axum::Router::new().route("/slow", get(slow))).await;
+        let nodes = vec![
+            hook_trigger(json!({})),
+            json!({ "id": "call", "type": "api-call", "name": "call", "config": { "method": "GET", "url": format!("{base}/slow") } }),
+        ];
+        let document = json!({ "version": 1, "nodes": nodes, "edges": [edge("hook", "call")] });
+        let data = app.admin_ok(CREATE_WORKFLOW, json!({ "i": { "name": "slow", "document": document } })).await;
+        let workflow = data["createWorkflow"]["id"].as_str().unwrap().to_owned();
+        let url = hook_url(&app, &admin, &workflow).await;
+        // Respond-immediately runs keep their slot until they end (3 s here).
+        let accepted = futures::future::join_all(
+            (0..weft::hooks::MAX_IN_FLIGHT).map(|_| post(&app, &url, b"{}", &[])),
+        ).await;
+        assert!(accepted.iter().all(|r| r.status() == StatusCode::ACCEPTED));
+        let before = execution_count(&app).await;
+        let refused = post(&app, &url, b"{}", &[]).await;
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refused.headers()["retry-after"], "1");
+        assert_eq!(execution_count(&app).await, before);
+    }
+}
+
+/// Latency of respond-when-done calls through the whole HTTP path (trigger → transform →
+/// output). A measurement, not a check: `cargo test --release -p weft-e2e --test api
+/// incoming_hooks::latency -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn latency_of_respond_when_done_calls() {
+    for backend in [weft_e2e::Backend::Sqlite, weft_e2e::Backend::Postgres] {
+        let Some(app) = weft_e2e::spawn_app(backend).await else {
+            continue;
+        };
+        let admin = app.admin_token.clone();
+        let workflow = summing_workflow(&app, &admin, json!({ "respond": "whenDone" })).await;
+        let url = hook_url(&app, &admin, &workflow).await;
+        let body = order().to_string();
+        for _ in 0..20 {
+            post(&app, &url, body.as_bytes(), &[]).await;
+        }
+        let mut samples = Vec::new();
+        for _ in 0..300 {
+            let started = std::time::Instant::now();
+            let response = post(&app, &url, body.as_bytes(), &[]).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            response.bytes().await.unwrap();
+            samples.push(started.elapsed());
+        }
+        samples.sort();
+        let at =
+            |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize].as_secs_f64() * 1000.0;
+        println!(
+            "{backend:?}: respond-when-done, 3 nodes, sequential: p50 {:.2} ms, p99 {:.2} ms",
+            at(0.5),
+            at(0.99)
+        );
+
+        // Throughput with 16 callers at a time (under the in-flight bound of 64).
+        use futures::StreamExt;
+        let runs = 400;
+        let started = std::time::Instant::now();
+        let ok = futures::stream::iter(0..runs)
+            .map(|_| async {
+                post(&app, &url, body.as_bytes(), &[]).await.status() == StatusCode::OK
+            })
+            .buffer_unordered(16)
+            .filter(|ok| std::future::ready(*ok))
+            .count()
+            .await;
+        assert_eq!(ok, runs);
+        println!(
+            "{backend:?}: respond-when-done, 16 concurrent callers: {:.0} calls/s",
+            runs as f64 / started.elapsed().as_secs_f64()
+        );
+    }
+}
