@@ -916,3 +916,100 @@ async fn with_the_guard_on_internal_addresses_are_refused_before_any_connection(
         "the redirect was followed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_an_execution_interrupts_a_webhook_waiting_to_retry() {
+    let app = sqlite_app().await;
+    let (base, receiver) = receiver(|_, _| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("retry-after", "30")],
+            "later",
+        )
+            .into_response()
+    })
+    .await;
+    let webhook = create(
+        &app,
+        json!({ "name": "patient", "url": format!("{base}/patient"), "retry": { "maxAttempts": 3 } }),
+    )
+    .await;
+    let wf = save(
+        &app,
+        vec![
+            trigger(),
+            json!({ "id": "notify", "type": "webhook", "name": "notify",
+                    "config": { "webhookId": webhook["uuid"] }, "inputs": { "payload": { "value": {} } } }),
+        ],
+        vec![edge("start", "notify")],
+    )
+    .await;
+    let started = app
+        .admin_ok(crate::engine::EXECUTE, json!({ "id": wf, "wait": false }))
+        .await;
+    let id = started["executeWorkflow"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..200 {
+        if !receiver.arrivals().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        receiver.arrivals().len(),
+        1,
+        "the first attempt never arrived"
+    );
+    let stop = Instant::now();
+    let stopped = app
+        .admin_ok(
+            "mutation($id: ID!) { stopExecution(input: { id: $id }) { status } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(stopped["stopExecution"]["status"], "CANCELLED");
+    assert!(
+        stop.elapsed() < Duration::from_secs(5),
+        "stop waited for the backoff"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        receiver.arrivals().len(),
+        1,
+        "a retry went out after the stop"
+    );
+}
+
+/// Not a timed test: prints what one `testWebhook` round trip costs against a loopback
+/// receiver (`cargo test -p weft-e2e --test api webhooks::delivery_latency -- --ignored
+/// --nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by hand"]
+async fn delivery_latency() {
+    let app = sqlite_app().await;
+    let secret = format!("whsec_{}", BASE64.encode([7u8; 24]));
+    let signing = credential(&app, "generic", json!({ "secret": secret })).await;
+    let (base, _receiver) = receiver(|_, _| ok_json()).await;
+    let webhook = create(
+        &app,
+        json!({ "name": "bench", "url": format!("{base}/bench"), "rateLimitPerMinute": 10000,
+                "signingCredentialId": signing,
+                "payloadTemplate": "{\"id\": {{ payload.id }}, \"name\": {{ payload.name }}}" }),
+    )
+    .await;
+    let mut times = Vec::new();
+    for i in 0..500 {
+        let started = Instant::now();
+        let result = test_send(&app, &webhook["id"], json!({ "id": i, "name": NASTY })).await;
+        times.push(started.elapsed());
+        assert_eq!(result["succeeded"], true);
+    }
+    times.sort();
+    println!(
+        "testWebhook round trip over 500 signed JSON deliveries: p50 {:?}, p99 {:?}",
+        times[times.len() / 2],
+        times[times.len() * 99 / 100]
+    );
+}

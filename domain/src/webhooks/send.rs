@@ -161,7 +161,8 @@ impl Delivery {
         })
     }
 
-    /// The error with the attempt history appended, for node failures.
+    /// The error with the attempt history appended (status or error of each attempt and
+    /// the wait before it), for node failures, whose record has no output to hold it.
     pub fn failure_message(&self) -> Option<String> {
         let error = self.error.as_ref()?;
         if self.attempts.len() <= 1 {
@@ -170,10 +171,14 @@ impl Delivery {
         let history: Vec<String> = self
             .attempts
             .iter()
-            .map(|a| match (a.status, &a.error) {
-                (Some(status), _) => status.to_string(),
-                (None, Some(_)) => "error".to_owned(),
-                (None, None) => "-".to_owned(),
+            .map(|a| {
+                let outcome = a
+                    .status
+                    .map_or_else(|| "no response".to_owned(), |s| s.to_string());
+                match a.delay_ms {
+                    0 => format!("#{} {outcome}", a.number),
+                    delay => format!("#{} after {delay} ms {outcome}", a.number),
+                }
             })
             .collect();
         Some(format!(
@@ -618,4 +623,76 @@ fn judge(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(number: u32, status: Option<u16>, delay_ms: u64) -> Attempt {
+        Attempt {
+            number,
+            status,
+            error: Some("failed".into()),
+            duration_ms: 3,
+            delay_ms,
+        }
+    }
+
+    #[test]
+    fn a_failure_names_every_attempt_and_the_wait_before_it() {
+        let delivery = Delivery {
+            request: None,
+            response: None,
+            attempts: vec![
+                attempt(1, Some(503), 0),
+                attempt(2, None, 412),
+                attempt(3, Some(503), 1000),
+            ],
+            duration: Duration::from_secs(2),
+            error: Some(DeliveryError::new(DeliveryErrorCode::Status, "busy")),
+        };
+        assert_eq!(
+            delivery.failure_message().unwrap(),
+            "busy (after 3 attempts: #1 503, #2 after 412 ms no response, #3 after 1000 ms 503)"
+        );
+        let output = delivery.output();
+        assert_eq!(output["attempts"][1]["delayMs"], 412);
+        assert_eq!(output["status"], Value::Null);
+    }
+
+    #[test]
+    fn the_request_as_sent_masks_credential_headers_and_secret_text() {
+        let mut request = Request::new(
+            Method::POST,
+            url::Url::parse("https://example.com/hook?key=tok-secret-1").unwrap(),
+        );
+        let mut auth = HeaderValue::from_static("Bearer tok-secret-1");
+        auth.set_sensitive(true);
+        request
+            .headers_mut()
+            .insert(reqwest::header::AUTHORIZATION, auth);
+        request
+            .headers_mut()
+            .insert("x-echo", HeaderValue::from_static("tok-secret-1"));
+        *request.body_mut() = Some(r#"{"a":"tok-secret-1"}"#.into());
+        let view = sent_view(&request, &["tok-secret-1".to_owned()]);
+        assert_eq!(view.url, "https://example.com/hook?key=•••");
+        assert_eq!(
+            view.headers,
+            vec![
+                ("authorization".to_owned(), MASK.to_owned()),
+                ("x-echo".to_owned(), MASK.to_owned())
+            ]
+        );
+        assert_eq!(view.body, r#"{"a":"•••"}"#);
+    }
+
+    #[test]
+    fn a_preview_never_splits_a_character() {
+        let mut body = vec![b'a'; BODY_PREVIEW_BYTES - 1];
+        body.extend_from_slice("ü".as_bytes());
+        let text = preview(&Bytes::from(body));
+        assert_eq!(text.len(), BODY_PREVIEW_BYTES - 1);
+    }
 }
