@@ -7,6 +7,7 @@
 //! execution behind.
 
 mod completion;
+mod replay;
 mod reply;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::http::AppState;
+use replay::{Claim, SeenIds};
 use reply::Reply;
 
 /// Webhook-started executions that may be in flight at once in this process (running, or
@@ -44,6 +46,7 @@ pub struct Hooks {
     engine: Engine,
     vault: Vault,
     in_flight: Arc<Semaphore>,
+    seen: Arc<SeenIds>,
 }
 
 impl Hooks {
@@ -53,6 +56,7 @@ impl Hooks {
             engine,
             vault,
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            seen: Arc::default(),
         }
     }
 }
@@ -88,7 +92,7 @@ impl Hooks {
             .map_err(|_| Reply::saturated(RETRY_AFTER_SECS))?;
         let (parts, body) = request.into_parts();
         let body = read_limited(body, config.max_body_bytes).await?;
-        self.check_signature(&hook, &parts.headers, &body).await?;
+        let signed_id = self.check_signature(&hook, &parts.headers, &body).await?;
         let headers: Vec<(&str, &[u8])> = parts
             .headers
             .iter()
@@ -102,7 +106,21 @@ impl Hooks {
         }
         .to_execution_input()
         .map_err(|e| Reply::bad_body(&e))?;
-        self.start(&hook, input, permit).await
+        // Only a verified id is worth remembering: an unsigned one is the caller's word.
+        let replay_key = signed_id.map(|id| format!("{}:{}:{id}", hook.workflow.id, hook.node_id));
+        if let Some(key) = &replay_key
+            && let Claim::Duplicate(first) = self.seen.claim(key.clone())
+        {
+            return Ok(Reply::duplicate(first.as_deref()));
+        }
+        let started = self.start(&hook, input, permit).await;
+        if let Some(key) = &replay_key {
+            match &started {
+                Ok((_, execution_id)) => self.seen.started(key, execution_id),
+                Err(_) => self.seen.abandon(key),
+            }
+        }
+        started.map(|(reply, _)| reply)
     }
 
     async fn check_signature(
@@ -110,9 +128,9 @@ impl Hooks {
         hook: &ResolvedHook,
         headers: &HeaderMap,
         body: &[u8],
-    ) -> Result<(), Reply> {
+    ) -> Result<Option<String>, Reply> {
         let Some(credential_id) = &hook.config.secret_credential_id else {
-            return Ok(());
+            return Ok(None);
         };
         let secret = match self
             .vault
@@ -135,15 +153,18 @@ impl Hooks {
             body,
             chrono::Utc::now().timestamp(),
         )
-        .map_err(|e| Reply::unauthorized(&e))
+        .map_err(|e| Reply::unauthorized(&e))?;
+        Ok(text("webhook-id").map(str::to_owned))
     }
 
+    /// Starts the execution and answers per the trigger's mode; the reply comes with the
+    /// execution's id once one exists.
     async fn start(
         &self,
         hook: &ResolvedHook,
         input: serde_json::Value,
         permit: OwnedSemaphorePermit,
-    ) -> Result<Reply, Reply> {
+    ) -> Result<(Reply, String), Reply> {
         // Subscribed before the start, so the completion cannot slip past unseen.
         let events = self.engine.events().subscribe();
         let execution = self
@@ -167,8 +188,8 @@ impl Hooks {
                 .await
                 .map_err(|e| Reply::internal("waiting for a webhook execution", &e))?
         };
-        match finished {
-            Some(row) => Ok(Reply::finished(&row)),
+        let reply = match finished {
+            Some(row) => Reply::finished(&row),
             None => {
                 // The slot stays taken until the run ends, so the bound covers running
                 // executions, not just requests.
@@ -176,9 +197,10 @@ impl Hooks {
                     let _ = waiter.finished_within(SLOT_HOLD_LIMIT).await;
                     drop(permit);
                 });
-                Ok(Reply::accepted(&execution.id, hook.config.respond, wait))
+                Reply::accepted(&execution.id, hook.config.respond, wait)
             }
-        }
+        };
+        Ok((reply, execution.id))
     }
 }
 

@@ -258,6 +258,14 @@ on_both_databases! {
         let headers = &stored["execution"]["input"]["headers"];
         assert_eq!(headers["webhook-id"], "msg_3");
         assert!(headers.get("webhook-signature").is_none(), "{headers}");
+
+        // A sender's retry with the same webhook-id starts nothing new and names the first run.
+        let before = execution_count(&app).await;
+        let retried = post(&app, &url, body.as_bytes(), &signed("msg_3", now, body.as_bytes())).await;
+        assert_eq!(retried.status(), StatusCode::ACCEPTED);
+        assert_eq!(retried.headers()["weft-execution-id"].to_str().unwrap(), execution_id);
+        assert_eq!(retried.json::<Value>().await.unwrap()["status"], "duplicate");
+        assert_eq!(execution_count(&app).await, before);
     }
 
     async fn an_oversized_body_gets_413_and_starts_nothing(app: TestApp) {

@@ -138,6 +138,28 @@ impl Reply {
         Self::new(StatusCode::ACCEPTED, body).for_execution(execution_id)
     }
 
+    /// A signed request whose `webhook-id` already started an execution (`first`), or is
+    /// starting one right now (`None`). Senders retry with the same id, so the first case
+    /// is a success that starts nothing new.
+    pub fn duplicate(first: Option<&str>) -> Self {
+        match first {
+            Some(execution_id) => Self::new(
+                StatusCode::ACCEPTED,
+                json!({
+                    "executionId": global_id(execution_id),
+                    "status": "duplicate",
+                    "note": "this webhook-id already started this execution; nothing new was started",
+                }),
+            )
+            .for_execution(execution_id),
+            None => Self::error(
+                StatusCode::CONFLICT,
+                "a request with this webhook-id is being started right now",
+            )
+            .with_header(header::RETRY_AFTER, "1"),
+        }
+    }
+
     /// A finished execution in respond-when-done mode: its output on success, 500 with
     /// the error otherwise.
     pub fn finished(execution: &workflow_executions::Model) -> Self {
