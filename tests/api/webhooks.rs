@@ -1013,3 +1013,41 @@ async fn delivery_latency() {
         times[times.len() * 99 / 100]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_timeout_overrides_the_default_and_a_timeout_is_retried() {
+    let app = sqlite_app().await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let base = weft_e2e::serve(axum::Router::new().fallback(move || {
+        let counted = counted.clone();
+        async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            "late"
+        }
+    }))
+    .await;
+    let webhook = create(
+        &app,
+        json!({ "name": "slow", "url": format!("{base}/slow"), "timeoutMs": 300,
+                "retry": { "maxAttempts": 2, "initialBackoffMs": 10, "maxBackoffMs": 10 } }),
+    )
+    .await;
+    let started = Instant::now();
+    let result = test_send(&app, &webhook["id"], json!({})).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(result["error"]["code"], "TIMEOUT", "{result:#}");
+    assert_eq!(attempt_statuses(&result), vec![Value::Null, Value::Null]);
+    assert!(
+        result["attempts"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("timed out")
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
