@@ -574,10 +574,7 @@ pub fn parse(row: webhooks::Model) -> DomainResult<Webhook> {
     let retry: RetryPolicy = serde_json::from_value(row.retry_config.clone())
         .map_err(|e| broken("retry_config", e.to_string()))?;
     let delivery: DeliveryConfig = match &row.delivery_config {
-        None => DeliveryConfig {
-            rate_limit_per_minute: DEFAULT_PER_MINUTE,
-            ..DeliveryConfig::default()
-        },
+        None => DeliveryConfig::default(),
         Some(config) => serde_json::from_value(config.clone())
             .map_err(|e| broken("delivery_config", e.to_string()))?,
     };

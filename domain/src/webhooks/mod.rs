@@ -81,7 +81,7 @@ impl AuthKind {
 }
 
 /// What `webhooks.delivery_config` holds: the settings the seed's columns have no place for.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryConfig {
     /// A `generic` credential whose `secret` field is a `whsec_…` signing secret.
@@ -99,6 +99,19 @@ pub struct DeliveryConfig {
 
 fn default_rate_limit() -> u32 {
     rate_limit::DEFAULT_PER_MINUTE
+}
+
+impl Default for DeliveryConfig {
+    /// What a row without `delivery_config` means: no signing, any 2xx, no schema, the
+    /// default rate limit.
+    fn default() -> Self {
+        Self {
+            signing_credential_id: None,
+            expected_statuses: None,
+            response_schema: None,
+            rate_limit_per_minute: default_rate_limit(),
+        }
+    }
 }
 
 /// A stored, validated outgoing webhook.
