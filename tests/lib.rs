@@ -23,6 +23,7 @@ pub const TABLES: &[&str] = &[
     "database_connections",
     "database_queries",
     "webhooks",
+    "webhook_triggers",
     "workflows",
     "workflow_versions",
     "workflow_shares",

@@ -89,6 +89,7 @@ impl Application {
         }
         let state = AppState {
             db: db.clone(),
+            hooks: crate::hooks::Hooks::new(db.clone(), engine.clone(), vault.clone()),
             schema: build_schema(db.clone(), engine.clone(), vault),
             metrics: crate::metrics::Metrics::new(engine.events().clone()),
             metrics_token: config.metrics_token.clone(),

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect};
-use axum::routing::get;
+use axum::routing::{any, get};
 use domain::auth::Principal;
 use sea_orm::DatabaseConnection;
 
@@ -22,6 +22,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// `GET /metrics` wants this bearer token when set.
     pub metrics_token: Option<secrecy::SecretString>,
+    /// Incoming webhook triggers (`/hooks/{token}`).
+    pub hooks: crate::hooks::Hooks,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -32,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/hooks/{token}", any(crate::hooks::receive))
         .with_state(state)
 }
 

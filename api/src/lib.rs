@@ -9,6 +9,7 @@ pub mod bench_sandbox;
 pub mod config;
 pub mod graphql;
 pub mod graphql_ws;
+pub mod hooks;
 pub mod http;
 pub mod metrics;
 pub mod rotate_key;

@@ -8,6 +8,7 @@ pub mod dbquery;
 pub mod engine;
 pub mod error;
 pub mod executors;
+pub mod hooks;
 pub mod ids;
 pub mod json_schema;
 pub mod mapping;
@@ -19,6 +20,7 @@ pub mod sandbox;
 pub mod schedule;
 pub mod store;
 pub mod vault;
+pub mod webhooks;
 pub mod workflow;
 
 pub use error::{DomainError, FieldProblem};

@@ -177,6 +177,45 @@ fn trigger() -> NodeTypeSpec {
                     "description": "Optional JSON Schema of the execution input; when given, \
                                     the input is validated and refs to this node's output are \
                                     typed by it."
+                },
+                "methods": {
+                    "type": "array",
+                    "items": { "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"] },
+                    "minItems": 1,
+                    "uniqueItems": true,
+                    "default": ["POST"],
+                    "description": "`webhook` triggers: HTTP methods the trigger's URL \
+                                    accepts; others get 405."
+                },
+                "respond": {
+                    "enum": ["immediately", "whenDone"],
+                    "default": "immediately",
+                    "description": "`webhook` triggers: answer 202 with the execution id at \
+                                    once, or wait and answer with the workflow's output."
+                },
+                "timeoutMs": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": crate::hooks::MAX_TIMEOUT_MS,
+                    "default": crate::hooks::DEFAULT_TIMEOUT_MS,
+                    "description": "`webhook` triggers in `whenDone` mode: how long the caller \
+                                    waits before getting 202 with the execution id instead."
+                },
+                "maxBodyBytes": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": crate::hooks::MAX_BODY_BYTES,
+                    "default": crate::hooks::DEFAULT_MAX_BODY_BYTES,
+                    "description": "`webhook` triggers: larger request bodies get 413 and \
+                                    start nothing."
+                },
+                "secretCredentialId": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "`webhook` triggers: a `generic` credential whose `secret` \
+                                    field (`whsec_…` base64, or any string) verifies Standard \
+                                    Webhooks signatures; unsigned or badly signed requests get \
+                                    401 and start nothing."
                 }
             },
             "additionalProperties": false,
@@ -554,11 +593,15 @@ fn webhook() -> NodeTypeSpec {
         node_type: "webhook",
         category: "integration",
         icon: "send",
-        description: "Sends a payload to a registered outgoing webhook.",
+        description: "Sends a payload to a registered outgoing webhook: its templates, auth, \
+                      signature, retries and response checks apply.",
         input_schema: json!({
             "type": "object",
             "properties": {
-                "payload": { "description": "Sent as the JSON request body." }
+                "payload": {
+                    "description": "What the webhook's payload template sees as `payload` \
+                                    (sent as JSON when the webhook has no template)."
+                }
             },
             "additionalProperties": false
         }),
@@ -566,9 +609,29 @@ fn webhook() -> NodeTypeSpec {
             "type": "object",
             "properties": {
                 "status": { "type": "integer", "minimum": 100, "maximum": 599 },
-                "body": { "description": "The receiver's response, parsed if JSON." }
+                "headers": {
+                    "type": "object",
+                    "additionalProperties": { "type": "string" },
+                    "description": "Response headers, names lower-cased."
+                },
+                "body": { "description": "The receiver's response, parsed if JSON." },
+                "attempts": {
+                    "type": "array",
+                    "description": "Every attempt, in order, with the wait before it.",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "number": { "type": "integer", "minimum": 1 },
+                            "status": { "type": ["integer", "null"] },
+                            "error": { "type": ["string", "null"] },
+                            "durationMs": { "type": "integer", "minimum": 0 },
+                            "delayMs": { "type": "integer", "minimum": 0 }
+                        },
+                        "required": ["number", "durationMs", "delayMs"]
+                    }
+                }
             },
-            "required": ["status", "body"]
+            "required": ["status", "headers", "body", "attempts"]
         }),
         config_schema: json!({
             "type": "object",
@@ -734,6 +797,23 @@ mod tests {
         );
         assert_eq!(spec.validate_config(&json!({})), Ok(()));
         assert_eq!(spec.validate_config(&json!({ "kind": "webhook" })), Ok(()));
+    }
+
+    #[test]
+    fn webhook_trigger_options_are_checked_against_their_caps() {
+        let spec = find("trigger").unwrap();
+        let full = json!({ "kind": "webhook", "methods": ["POST", "GET"], "respond": "whenDone",
+                           "timeoutMs": 5000, "maxBodyBytes": 2048, "secretCredentialId": "c" });
+        assert_eq!(spec.validate_config(&full), Ok(()));
+        for bad in [
+            json!({ "kind": "webhook", "methods": ["TRACE"] }),
+            json!({ "kind": "webhook", "methods": [] }),
+            json!({ "kind": "webhook", "respond": "later" }),
+            json!({ "kind": "webhook", "maxBodyBytes": 10 * 1024 * 1024 + 1 }),
+            json!({ "kind": "webhook", "timeoutMs": 0 }),
+        ] {
+            assert!(spec.validate_config(&bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod templates;
 pub mod tool_execution_logs;
 pub mod tool_versions;
 pub mod users;
+pub mod webhook_triggers;
 pub mod webhooks;
 pub mod workflow_executions;
 pub mod workflow_shares;
@@ -38,6 +39,7 @@ pub mod prelude {
     pub use super::tool_execution_logs::Entity as ToolExecutionLogs;
     pub use super::tool_versions::Entity as ToolVersions;
     pub use super::users::Entity as Users;
+    pub use super::webhook_triggers::Entity as WebhookTriggers;
     pub use super::webhooks::Entity as Webhooks;
     pub use super::workflow_executions::Entity as WorkflowExecutions;
     pub use super::workflow_shares::Entity as WorkflowShares;

@@ -23,7 +23,12 @@ pub struct Model {
     pub auth_config: Option<Json>,
     #[sea_orm(column_type = "JsonBinary")]
     pub retry_config: Json,
+    /// Milliseconds.
     pub timeout: i32,
+    /// Signing credential, expected statuses, response schema and rate limit; see
+    /// `domain::webhooks::DeliveryConfig`.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub delivery_config: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -9,6 +9,8 @@ mod m20261126_000001_create_identity_tables;
 mod m20261126_000002_create_tool_tables;
 mod m20261126_000003_create_workflow_tables;
 mod m20261126_000004_history_indexes;
+mod m20261126_000006_webhook_triggers;
+mod m20261126_000007_webhook_delivery;
 
 pub struct Migrator;
 
@@ -20,6 +22,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_create_tool_tables::Migration),
             Box::new(m20261126_000003_create_workflow_tables::Migration),
             Box::new(m20261126_000004_history_indexes::Migration),
+            Box::new(m20261126_000006_webhook_triggers::Migration),
+            Box::new(m20261126_000007_webhook_delivery::Migration),
         ]
     }
 }

@@ -137,6 +137,7 @@ async fn exercise(db: &DatabaseConnection) {
     check_entity(db, entity::database_connections::Entity).await;
     check_entity(db, entity::database_queries::Entity).await;
     check_entity(db, entity::webhooks::Entity).await;
+    check_entity(db, entity::webhook_triggers::Entity).await;
     check_entity(db, entity::workflows::Entity).await;
     check_entity(db, entity::workflow_versions::Entity).await;
     check_entity(db, entity::workflow_shares::Entity).await;

@@ -9,6 +9,7 @@ mod engine;
 mod engine_http;
 mod health;
 mod history;
+mod incoming_hooks;
 mod limits;
 mod mapping;
 mod restart;
@@ -18,6 +19,7 @@ mod subscriptions;
 mod templates;
 mod tool_runs;
 mod tools;
+mod webhooks;
 mod workflows;
 
 pub use sea_orm::ConnectionTrait;

@@ -17,6 +17,7 @@ pub enum Kind {
     ToolExecutionLog,
     DatabaseConnection,
     DatabaseQuery,
+    Webhook,
 }
 
 impl Kind {
@@ -31,6 +32,7 @@ impl Kind {
             Kind::ToolExecutionLog => "ToolExecutionLog",
             Kind::DatabaseConnection => "DatabaseConnection",
             Kind::DatabaseQuery => "DatabaseQuery",
+            Kind::Webhook => "Webhook",
         }
     }
 
@@ -45,6 +47,7 @@ impl Kind {
             Kind::ToolExecutionLog,
             Kind::DatabaseConnection,
             Kind::DatabaseQuery,
+            Kind::Webhook,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod databases;
 pub mod errors;
 pub mod executions;
+pub mod hook_triggers;
 pub mod ids;
 pub mod loaders;
 pub mod node;
@@ -16,6 +17,7 @@ pub mod templates;
 pub mod tool_runs;
 pub mod tools;
 pub mod users;
+pub mod webhooks;
 pub mod workflows;
 
 use async_graphql::{MergedObject, Schema};
@@ -40,6 +42,7 @@ pub struct Query(
     node_types::NodeTypeQuery,
     credentials::CredentialQuery,
     databases::DatabasesQuery,
+    webhooks::WebhookQuery,
     stats::StatsQuery,
 );
 
@@ -53,6 +56,8 @@ pub struct Mutation(
     executions::ExecutionMutation,
     credentials::CredentialMutation,
     databases::DatabasesMutation,
+    webhooks::WebhookMutation,
+    hook_triggers::HookTriggerMutation,
 );
 
 pub type WeftSchema = Schema<Query, Mutation, subscriptions::Subscription>;

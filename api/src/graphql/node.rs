@@ -12,6 +12,7 @@ use super::templates::Template;
 use super::tool_runs::ToolExecutionLog;
 use super::tools::Tool;
 use super::users::User;
+use super::webhooks::Webhook;
 use super::workflows::Workflow;
 
 #[derive(Interface)]
@@ -26,6 +27,7 @@ pub enum Node {
     ToolExecutionLog(ToolExecutionLog),
     DatabaseConnection(DatabaseConnection),
     DatabaseQuery(DatabaseQuery),
+    Webhook(Webhook),
 }
 
 #[derive(Default)]
@@ -61,6 +63,9 @@ impl NodeQuery {
             )),
             Kind::DatabaseQuery => Node::DatabaseQuery(DatabaseQuery(
                 domain::store::database_queries::get(db, principal, &raw).await?,
+            )),
+            Kind::Webhook => Node::Webhook(Webhook(
+                domain::store::webhooks::get(db, principal, &raw).await?,
             )),
             Kind::User => {
                 let user = domain::auth::find_users(db, std::slice::from_ref(&raw))

@@ -107,6 +107,13 @@ impl Workflow {
             store::versions(db(ctx), principal, &self.0.id, page_request(first, after)?).await?;
         Ok(connection(page, after_given, |v| &v.id, WorkflowVersion))
     }
+    /// Trigger nodes of kind `webhook` and their URLs (the path only for owners and editors).
+    async fn webhook_triggers(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<super::hook_triggers::WebhookTrigger>> {
+        super::hook_triggers::of_workflow(ctx, &self.0).await
+    }
     /// Who else may see, run or edit this workflow. Visible to its owner only.
     async fn shares(&self, ctx: &Context<'_>) -> ApiResult<Vec<WorkflowShare>> {
         let principal = principal(ctx)?;

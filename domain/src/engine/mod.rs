@@ -128,8 +128,8 @@ impl Engine {
         &self.inner.bus
     }
 
-    /// What executors use (the database, outbound client, vault, tool log writer), for
-    /// running a tool outside a workflow (`testTool`).
+    /// What executors use (the database, outbound client, vault, tool log writer, pools),
+    /// for API calls that act like a node outside a run (`testTool`, `testWebhook`).
     pub fn services(&self) -> &Services {
         &self.inner.services
     }

@@ -471,6 +471,29 @@ impl ToolRunner {
                 .await
                 .map(KindRun::output)
                 .map_err(KindFailure::from),
+            "webhook" => {
+                let webhook_id = tool
+                    .config
+                    .get("webhookId")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        NodeFailure::permanent(format!(
+                            "tool `{}` has no config.webhookId",
+                            tool.name
+                        ))
+                    })?;
+                super::webhook::send(
+                    call.services,
+                    call.owner,
+                    call.cancel.clone(),
+                    webhook_id,
+                    input,
+                    &call.idempotency_key,
+                )
+                .await
+                .map(KindRun::output)
+                .map_err(KindFailure::from)
+            }
             "code" => code_tool::run(&call.services.sandbox, tool, input, call.cancel.clone())
                 .await
                 .map(|run| KindRun {

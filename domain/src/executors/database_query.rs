@@ -30,14 +30,8 @@ impl Executor for DatabaseQuery {
             .get("queryId")
             .and_then(Value::as_str)
             .ok_or_else(|| NodeFailure::permanent("config.queryId is missing"))?;
-        let output = run_saved(
-            ctx.services,
-            ctx.owner,
-            query_id,
-            input,
-            ctx.cancel.clone(),
-        )
-        .await?;
+        let output =
+            run_saved(ctx.services, ctx.owner, query_id, input, ctx.cancel.clone()).await?;
         Ok(NodeOutcome::main(output))
     }
 }
@@ -60,12 +54,18 @@ pub(crate) async fn run_tool(
             ))
         })?;
     let params = input.as_object().cloned().unwrap_or_default();
-    run_saved(call.services, call.owner, query_id, params, call.cancel.clone())
-        .await
-        .map_err(|f| NodeFailure {
-            message: format!("tool `{}`: {}", tool.name, f.message),
-            ..f
-        })
+    run_saved(
+        call.services,
+        call.owner,
+        query_id,
+        params,
+        call.cancel.clone(),
+    )
+    .await
+    .map_err(|f| NodeFailure {
+        message: format!("tool `{}`: {}", tool.name, f.message),
+        ..f
+    })
 }
 
 async fn run_saved(

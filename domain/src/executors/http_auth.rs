@@ -195,8 +195,9 @@ pub(crate) async fn send(
     }
 }
 
-/// Puts the credential on `request`; returns the OAuth2 access token used, if any.
-async fn apply(
+/// Puts the credential on `request`; returns the OAuth2 access token used, if any. A
+/// `stale_token` (just refused with 401) is replaced by a freshly fetched one.
+pub(crate) async fn apply(
     services: &Services,
     credential: &Credential,
     request: &mut Request,

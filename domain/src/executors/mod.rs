@@ -2,7 +2,7 @@
 //! [`registry`]. Adding a node type touches its file, one line in `registry`, and its
 //! palette entry in `node_types`.
 
-mod api_call;
+pub(crate) mod api_call;
 pub(crate) mod code_tool;
 mod condition;
 mod custom;
@@ -13,6 +13,7 @@ mod llm_agent;
 mod output;
 mod trigger;
 mod web_search;
+mod webhook;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -153,6 +154,7 @@ pub fn registry() -> Registry {
         Arc::new(web_search::WebSearch),
         Arc::new(custom::Custom::default()),
         Arc::new(database_query::DatabaseQuery),
+        Arc::new(webhook::WebhookNode),
     ];
     executors.into_iter().map(|e| (e.node_type(), e)).collect()
 }

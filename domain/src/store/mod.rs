@@ -4,10 +4,12 @@
 pub mod database_connections;
 pub mod database_queries;
 pub mod executions;
+pub mod hook_triggers;
 pub mod stats;
 pub mod templates;
 pub mod tool_logs;
 pub mod tools;
+pub mod webhooks;
 pub mod workflows;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};

@@ -162,6 +162,7 @@ pub async fn create(
     version_row(&workflow, &principal.user_id)
         .insert(&txn)
         .await?;
+    super::hook_triggers::sync(&txn, &workflow).await?;
     txn.commit().await?;
     Ok(workflow)
 }
@@ -222,6 +223,7 @@ pub async fn update(
     version_row(&workflow, &principal.user_id)
         .insert(&txn)
         .await?;
+    super::hook_triggers::sync(&txn, &workflow).await?;
     txn.commit().await?;
     Ok(workflow)
 }
