@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_db;
 pub mod bench_events;
 pub mod bench_history;
 pub mod bench_sandbox;
@@ -10,6 +11,7 @@ pub mod graphql;
 pub mod graphql_ws;
 pub mod http;
 pub mod metrics;
+pub mod rotate_key;
 pub mod seed;
 
 pub use app::Application;

@@ -18,6 +18,16 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Re-encrypt every stored credential under a new master key. Stop the server first.
+    ///
+    /// With the key in the key file, the file is replaced (the old key is kept as
+    /// `master.key.<key id>.bak`); with WEFT_MASTER_KEY, set it to the new key afterwards.
+    RotateKey {
+        /// The new key (32 bytes as base64 or hex); generated when absent. Prefer the
+        /// environment variable: command lines are visible to other local users.
+        #[arg(long, env = "WEFT_NEW_MASTER_KEY", hide_env_values = true)]
+        new_key: Option<String>,
+    },
     /// Measure the engine and the GraphQL path (results go in the README).
     Bench {
         #[arg(long, default_value_t = 1000)]
@@ -58,6 +68,24 @@ enum Command {
         #[arg(long, value_delimiter = ',', default_value = "1,1000")]
         subscribers: Vec<usize>,
     },
+    /// Measure per-query overhead of database queries against the raw drivers (results go
+    /// in the README).
+    BenchDb {
+        #[arg(long, default_value_t = 2000)]
+        iterations: usize,
+        #[arg(
+            long,
+            env = "WEFT_BENCH_POSTGRES_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/test"
+        )]
+        postgres_url: String,
+        #[arg(
+            long,
+            env = "WEFT_BENCH_MYSQL_URL",
+            default_value = "mysql://root@127.0.0.1:3306/test"
+        )]
+        mysql_url: String,
+    },
 }
 
 #[tokio::main]
@@ -82,6 +110,13 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve().await,
+        Command::RotateKey { new_key } => {
+            let config = Config::from_env()?;
+            let new_key = new_key.map(secrecy::SecretString::from);
+            let report = weft::rotate_key::rotate_key(&config, new_key.as_ref()).await?;
+            print!("{}", weft::rotate_key::instructions(&report));
+            Ok(())
+        }
         Command::Seed {
             executions,
             workflows,
@@ -96,6 +131,18 @@ async fn main() -> anyhow::Result<()> {
             weft::bench_sandbox::run(weft::bench_sandbox::Options {
                 iterations,
                 cold_starts,
+            })
+            .await
+        }
+        Command::BenchDb {
+            iterations,
+            postgres_url,
+            mysql_url,
+        } => {
+            weft::bench_db::run(weft::bench_db::Options {
+                iterations,
+                postgres_url,
+                mysql_url,
             })
             .await
         }

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod auth;
 pub mod db;
+pub mod dbquery;
 pub mod engine;
 pub mod error;
 pub mod executors;

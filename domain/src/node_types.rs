@@ -498,13 +498,10 @@ fn database_query() -> NodeTypeSpec {
         description: "Runs a saved database query with bound parameters.",
         input_schema: json!({
             "type": "object",
-            "properties": {
-                "params": {
-                    "type": "object",
-                    "description": "Named parameters; always bound, never spliced into SQL."
-                }
-            },
-            "additionalProperties": false
+            "description": "The query's named parameters, one input each (e.g. `customerId`); \
+                            always bound, never spliced into the query. Each value is checked \
+                            against the schema the query declares for it.",
+            "additionalProperties": true
         }),
         output_schema: json!({
             "type": "object",
@@ -527,10 +524,14 @@ fn database_query() -> NodeTypeSpec {
                 },
                 "hasMore": {
                     "type": "boolean",
-                    "description": "Whether the row cap cut the result short."
+                    "description": "Whether rows follow the first page (the query's page size)."
+                },
+                "affectedRows": {
+                    "type": ["integer", "null"],
+                    "description": "Rows (documents) written, for statements that write."
                 }
             },
-            "required": ["rows", "columns", "hasMore"]
+            "required": ["rows", "columns", "hasMore", "affectedRows"]
         }),
         config_schema: json!({
             "type": "object",

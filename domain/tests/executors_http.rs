@@ -16,7 +16,6 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use domain::auth::{NewUser, Principal, Role, bootstrap_admin, create_user};
-use domain::executors::http_auth::OAuthTokenCache;
 use domain::executors::{NodeContext, NodeFailure, NodeResult, Services, registry};
 use domain::outbound::{OutboundClient, OutboundPolicy};
 use domain::store::tools::{self, ToolDraft, ToolPatch};
@@ -150,13 +149,12 @@ impl Harness {
             .await
             .unwrap();
         let admin = bootstrap_admin(&db, None).await.unwrap().unwrap();
-        let services = Services {
+        let services = Services::new(
             db,
-            http: OutboundClient::with_policy(policy).unwrap(),
-            vault: vault.then(|| Vault::new(MasterKey::generate(), [])),
-            oauth_tokens: OAuthTokenCache::default(),
-            sandbox: domain::sandbox::Sandbox::shared().unwrap(),
-        };
+            OutboundClient::with_policy(policy).unwrap(),
+            vault.then(|| Vault::new(MasterKey::generate(), [])),
+            domain::sandbox::Sandbox::shared().unwrap(),
+        );
         Self {
             _dir: dir,
             services,
@@ -205,6 +203,24 @@ impl Harness {
     }
 
     /// Runs `node` (a workflow document node) on `input` as the admin.
+    /// The stored tool execution logs, oldest first, once there are at least `n` (they
+    /// are written in the background).
+    async fn tool_logs(&self, n: usize) -> Vec<entity::tool_execution_logs::Model> {
+        use sea_orm::{EntityTrait, QueryOrder};
+        for _ in 0..200 {
+            let rows = entity::tool_execution_logs::Entity::find()
+                .order_by_asc(entity::tool_execution_logs::Column::Id)
+                .all(self.db())
+                .await
+                .unwrap();
+            if rows.len() >= n {
+                return rows;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("fewer than {n} tool execution logs were written");
+    }
+
     async fn run(&self, node: Value, input: Value) -> NodeResult {
         self.run_as(&self.admin, node, input).await
     }
@@ -1254,6 +1270,17 @@ async fn an_llm_agent_calls_a_registry_tool_and_answers_with_its_result() {
         weather.header("idempotency-key"),
         Some("exec-1:agent:tool-1")
     );
+
+    // The model's tool call is in the tool's history like any other run.
+    let [log] = h.tool_logs(1).await.try_into().unwrap();
+    assert_eq!(log.tool_id, tool);
+    assert_eq!(
+        (log.execution_id.as_deref(), log.node_id.as_deref()),
+        (Some("exec-1"), Some("agent"))
+    );
+    assert_eq!(log.input, json!({ "city": "São Paulo", "units": "metric" }));
+    assert_eq!(log.output, Some(out["toolCalls"][0]["result"].clone()));
+    assert_eq!(log.error, None);
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@ mod auth;
 mod code_tools;
 mod crash;
 mod credentials;
+mod databases;
 mod engine;
 mod engine_http;
 mod health;
@@ -15,6 +16,7 @@ mod schema;
 mod sharing;
 mod subscriptions;
 mod templates;
+mod tool_runs;
 mod tools;
 mod workflows;
 

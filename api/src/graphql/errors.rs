@@ -9,6 +9,8 @@ use async_graphql::{
     ErrorExtensions, Response, ServerError, ServerResult, ValidationResult, Variables,
 };
 use domain::DomainError;
+use domain::dbquery::{DbErrorCode, DbQueryError};
+use domain::executors::database_query::SavedQueryError;
 use std::sync::Arc;
 
 /// Codes in `extensions.code`: Apollo's where they exist, ours beside them.
@@ -24,10 +26,16 @@ pub enum ErrorCode {
     InternalServerError,
     GraphqlParseFailed,
     GraphqlValidationFailed,
+    /// A database connection could not be made (see `DbErrorCode`).
+    ConnectionFailed,
+    QueryRejected,
+    InvalidParameter,
+    ResultTooLarge,
+    QueryFailed,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::BadUserInput,
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
@@ -38,6 +46,11 @@ impl ErrorCode {
         ErrorCode::InternalServerError,
         ErrorCode::GraphqlParseFailed,
         ErrorCode::GraphqlValidationFailed,
+        ErrorCode::ConnectionFailed,
+        ErrorCode::QueryRejected,
+        ErrorCode::InvalidParameter,
+        ErrorCode::ResultTooLarge,
+        ErrorCode::QueryFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +65,11 @@ impl ErrorCode {
             ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
             ErrorCode::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
             ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            ErrorCode::ConnectionFailed => "CONNECTION_FAILED",
+            ErrorCode::QueryRejected => "QUERY_REJECTED",
+            ErrorCode::InvalidParameter => "INVALID_PARAMETER",
+            ErrorCode::ResultTooLarge => "RESULT_TOO_LARGE",
+            ErrorCode::QueryFailed => "QUERY_FAILED",
         }
     }
 }
@@ -131,6 +149,31 @@ impl From<DomainError> for ApiError {
                 ApiError::new(code, "internal error")
             }
             other => ApiError::new(code, other.to_string()),
+        }
+    }
+}
+
+/// A database's answer keeps its own code (`TIMEOUT`, `QUERY_FAILED`, …); its message is
+/// written for the user and carries no password.
+impl From<DbQueryError> for ApiError {
+    fn from(error: DbQueryError) -> Self {
+        let code = match error.code {
+            DbErrorCode::Timeout => ErrorCode::Timeout,
+            DbErrorCode::ConnectionFailed => ErrorCode::ConnectionFailed,
+            DbErrorCode::QueryRejected => ErrorCode::QueryRejected,
+            DbErrorCode::InvalidParameter => ErrorCode::InvalidParameter,
+            DbErrorCode::ResultTooLarge => ErrorCode::ResultTooLarge,
+            DbErrorCode::QueryFailed => ErrorCode::QueryFailed,
+        };
+        ApiError::new(code, error.message)
+    }
+}
+
+impl From<SavedQueryError> for ApiError {
+    fn from(error: SavedQueryError) -> Self {
+        match error {
+            SavedQueryError::Domain(e) => e.into(),
+            SavedQueryError::Database { error, .. } => error.into(),
         }
     }
 }
@@ -264,6 +307,18 @@ mod tests {
             let ext = gql.extensions.expect("extensions");
             assert_eq!(ext.get("code"), Some(&async_graphql::Value::from(code)));
         }
+    }
+
+    #[test]
+    fn database_errors_keep_their_code() {
+        let gql: async_graphql::Error =
+            ApiError::from(DbQueryError::new(DbErrorCode::Timeout, "too slow")).into();
+        let ext = gql.extensions.expect("extensions");
+        assert_eq!(
+            ext.get("code"),
+            Some(&async_graphql::Value::from("TIMEOUT"))
+        );
+        assert_eq!(gql.message, "too slow");
     }
 
     #[test]

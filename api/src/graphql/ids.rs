@@ -14,6 +14,9 @@ pub enum Kind {
     Execution,
     User,
     Credential,
+    ToolExecutionLog,
+    DatabaseConnection,
+    DatabaseQuery,
 }
 
 impl Kind {
@@ -25,6 +28,9 @@ impl Kind {
             Kind::Execution => "Execution",
             Kind::User => "User",
             Kind::Credential => "Credential",
+            Kind::ToolExecutionLog => "ToolExecutionLog",
+            Kind::DatabaseConnection => "DatabaseConnection",
+            Kind::DatabaseQuery => "DatabaseQuery",
         }
     }
 
@@ -35,6 +41,10 @@ impl Kind {
             Kind::Template,
             Kind::Execution,
             Kind::User,
+            Kind::Credential,
+            Kind::ToolExecutionLog,
+            Kind::DatabaseConnection,
+            Kind::DatabaseQuery,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -2,6 +2,7 @@
 
 pub mod context;
 pub mod credentials;
+pub mod databases;
 pub mod errors;
 pub mod executions;
 pub mod ids;
@@ -12,6 +13,7 @@ pub mod relay;
 pub mod stats;
 pub mod subscriptions;
 pub mod templates;
+pub mod tool_runs;
 pub mod tools;
 pub mod users;
 pub mod workflows;
@@ -37,6 +39,7 @@ pub struct Query(
     executions::ExecutionQuery,
     node_types::NodeTypeQuery,
     credentials::CredentialQuery,
+    databases::DatabasesQuery,
     stats::StatsQuery,
 );
 
@@ -44,10 +47,12 @@ pub struct Query(
 pub struct Mutation(
     users::UserMutation,
     tools::ToolMutation,
+    tool_runs::ToolRunMutation,
     workflows::WorkflowMutation,
     templates::TemplateMutation,
     executions::ExecutionMutation,
     credentials::CredentialMutation,
+    databases::DatabasesMutation,
 );
 
 pub type WeftSchema = Schema<Query, Mutation, subscriptions::Subscription>;

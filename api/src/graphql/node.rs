@@ -4,10 +4,12 @@ use async_graphql::{Context, ID, Interface, Object};
 
 use super::context::{db, principal};
 use super::credentials::Credential;
+use super::databases::{DatabaseConnection, DatabaseQuery};
 use super::errors::ApiResult;
 use super::executions::Execution;
 use super::ids::{Kind, decode_any};
 use super::templates::Template;
+use super::tool_runs::ToolExecutionLog;
 use super::tools::Tool;
 use super::users::User;
 use super::workflows::Workflow;
@@ -21,6 +23,9 @@ pub enum Node {
     Execution(Execution),
     User(User),
     Credential(Credential),
+    ToolExecutionLog(ToolExecutionLog),
+    DatabaseConnection(DatabaseConnection),
+    DatabaseQuery(DatabaseQuery),
 }
 
 #[derive(Default)]
@@ -48,6 +53,15 @@ impl NodeQuery {
                 let vault = ctx.data_unchecked::<domain::vault::Vault>();
                 Node::Credential(Credential(vault.get(db, principal, &raw).await?))
             }
+            Kind::ToolExecutionLog => Node::ToolExecutionLog(ToolExecutionLog(
+                domain::store::tool_logs::get(db, principal, &raw).await?,
+            )),
+            Kind::DatabaseConnection => Node::DatabaseConnection(DatabaseConnection(
+                domain::store::database_connections::get(db, principal, &raw).await?,
+            )),
+            Kind::DatabaseQuery => Node::DatabaseQuery(DatabaseQuery(
+                domain::store::database_queries::get(db, principal, &raw).await?,
+            )),
             Kind::User => {
                 let user = domain::auth::find_users(db, std::slice::from_ref(&raw))
                     .await?

@@ -108,6 +108,16 @@ impl Tool {
             store::versions(db(ctx), principal, &self.0.id, page_request(first, after)?).await?;
         Ok(connection(page, after_given, |v| &v.id, ToolVersion))
     }
+    /// Every run of this tool (workflow runs and `testTool`), newest first.
+    #[graphql(complexity = "complexity(child_complexity, first)")]
+    async fn execution_logs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<RelayConnection<super::tool_runs::ToolExecutionLog>> {
+        super::tool_runs::execution_logs(ctx, &self.0.id, first, after).await
+    }
 }
 
 pub struct ToolVersion(pub tool_versions::Model);

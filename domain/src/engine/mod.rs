@@ -98,13 +98,12 @@ enum Start {
 impl Engine {
     pub fn new(db: DatabaseConnection, config: EngineConfig) -> Self {
         let writer = Writer::start(db.clone());
-        let services = Services {
-            db: db.clone(),
-            http: config.outbound.clone(),
-            vault: config.vault.clone(),
-            oauth_tokens: Default::default(),
-            sandbox: config.sandbox.clone(),
-        };
+        let services = Services::new(
+            db.clone(),
+            config.outbound.clone(),
+            config.vault.clone(),
+            config.sandbox.clone(),
+        );
         Self {
             inner: Arc::new(EngineInner {
                 db,
@@ -119,8 +118,20 @@ impl Engine {
         }
     }
 
+    /// The database pools the executors use; the API shares them to test connections and
+    /// run queries, and closes a deleted connection's pool.
+    pub fn db_pools(&self) -> &crate::dbquery::DbPools {
+        &self.inner.services.db_pools
+    }
+
     pub fn events(&self) -> &EventBus {
         &self.inner.bus
+    }
+
+    /// What executors use (the database, outbound client, vault, tool log writer), for
+    /// running a tool outside a workflow (`testTool`).
+    pub fn services(&self) -> &Services {
+        &self.inner.services
     }
 
     /// Runs the current version of a workflow. With `wait`, returns once it finished.

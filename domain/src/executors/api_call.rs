@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use url::Url;
 
 use super::http_auth::{self, Credential, Secrets, quote_body, status_failure};
-use super::{Executor, NodeContext, NodeFailure, NodeOutcome, NodeResult};
+use super::{Executor, NodeContext, NodeFailure, NodeOutcome, NodeResult, Services};
 use crate::outbound::{OutboundResponse, origin_of};
 
 /// The header receivers use to drop repeated deliveries of the same call.
@@ -245,19 +245,26 @@ pub(crate) async fn perform(
     credential: Option<&Credential>,
     secrets: &mut Secrets,
 ) -> Result<OutboundResponse, NodeFailure> {
+    let timeout = ctx.node.timeout_ms().map(Duration::from_millis);
+    perform_in(ctx.services, timeout, call, credential, secrets).await
+}
+
+/// [`perform`] outside a node (`testTool`): `timeout` stands in for the node's `timeoutMs`.
+pub(crate) async fn perform_in(
+    services: &Services,
+    timeout: Option<Duration>,
+    call: HttpCall,
+    credential: Option<&Credential>,
+    secrets: &mut Secrets,
+) -> Result<OutboundResponse, NodeFailure> {
     let HttpCall {
         mut request,
         default_timeout,
     } = call;
-    if let Some(timeout) = ctx
-        .node
-        .timeout_ms()
-        .map(Duration::from_millis)
-        .or(default_timeout)
-    {
+    if let Some(timeout) = timeout.or(default_timeout) {
         *request.timeout_mut() = Some(timeout);
     }
-    http_auth::send(ctx.services, request, credential, secrets).await
+    http_auth::send(services, request, credential, secrets).await
 }
 
 /// A response as node output: `{status, headers, body}` with secrets redacted.

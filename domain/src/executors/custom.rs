@@ -7,26 +7,37 @@
 //! rather than confusing the nodes downstream. The same runner serves `llm-agent`, whose
 //! model calls tools as functions.
 //!
-//! Each tool kind is one `run_<kind>` function and one arm in [`ToolRunner::run`].
+//! Each tool kind is one `run_<kind>` function and one arm in [`ToolRunner::run_kind`],
+//! returning a [`KindRun`] (output and log lines) or a [`KindFailure`] (with an error code
+//! when the kind has one, e.g. `TIMEOUT` from the sandbox).
+//!
+//! Every run, wherever it comes from (a `custom` node, an `llm-agent` tool call,
+//! [`test_tool`]), leaves one `tool_execution_logs` row, with the secrets of the
+//! credentials it used redacted. A run dropped halfway (the node timed out, the execution
+//! was stopped) is logged as interrupted rather than forgotten.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use entity::tool_versions;
 use jsonschema::Validator;
 use minijinja::{Environment, UndefinedBehavior};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
 
 use super::api_call::{self, HttpCall, Reply};
 use super::code_tool;
 use super::http_auth::{Credential, Secrets};
-use super::{Executor, NodeContext, NodeFailure, NodeOutcome, NodeResult};
-use crate::error::DomainError;
+use super::{Executor, NodeContext, NodeFailure, NodeOutcome, NodeResult, Services};
+use crate::auth::Principal;
+use crate::error::{DomainError, DomainResult};
 use crate::json_schema::{self, SchemaProblem};
 use crate::mapping::expr::ProgramCache;
 use crate::store;
+use crate::store::tool_logs::ToolLogEntry;
 
 /// Compiled schemas kept per tool version; versions are immutable, so entries never go
 /// stale. Bounded so a stream of distinct tools cannot grow it without limit.
@@ -34,6 +45,23 @@ const MAX_CACHED_SCHEMAS: usize = 4_096;
 /// Template evaluation budget: enough for any sensible path or header, not for a loop
 /// that would stall the worker.
 const TEMPLATE_FUEL: u64 = 50_000;
+/// How long a `testTool` run may take in all; a workflow node has its own `timeoutMs`.
+pub const TEST_RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Error codes of failed runs, beside the kinds' own (the sandbox's `TIMEOUT`,
+/// `MEMORY_LIMIT`, ...).
+pub mod codes {
+    /// The input does not match the input schema of the version that ran.
+    pub const INVALID_INPUT: &str = "INVALID_INPUT";
+    /// The tool answered with output that does not match its output schema.
+    pub const INVALID_OUTPUT: &str = "INVALID_OUTPUT";
+    /// The run took longer than it may.
+    pub const TIMEOUT: &str = "TIMEOUT";
+    /// The run was stopped from outside (`stopExecution`, a client that went away).
+    pub const CANCELLED: &str = "CANCELLED";
+    /// Anything else the tool reported: an HTTP error, a bad config, ...
+    pub const TOOL_ERROR: &str = "TOOL_ERROR";
+}
 
 /// The `custom` executor; keeps compiled tool schemas and response mappings across runs.
 #[derive(Default)]
@@ -58,12 +86,139 @@ impl Executor for Custom {
             .and_then(Value::as_i64)
             .map(|v| i32::try_from(v).unwrap_or(i32::MAX));
         let tool = Tool::load(ctx, tool_id, version).await?;
-        let output = self
-            .runner
-            .run(ctx, &tool, Value::Object(input), &ctx.idempotency_key())
-            .await?;
+        let call = ToolCall::for_node(ctx, ctx.idempotency_key());
+        let output = self.runner.run(&call, &tool, Value::Object(input)).await?;
         Ok(NodeOutcome::main(output))
     }
+}
+
+/// Where and for whom a tool runs: inside a workflow node, or on its own (`testTool`).
+pub(crate) struct ToolCall<'a> {
+    /// Tools and credentials are looked up as them: the workflow's owner, or the tester.
+    pub(crate) owner: &'a Principal,
+    pub(crate) services: &'a Services,
+    /// Sent as `Idempotency-Key` on every call the tool makes out.
+    pub(crate) idempotency_key: String,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) execution_id: Option<&'a str>,
+    pub(crate) node_id: Option<&'a str>,
+    /// The node's `timeoutMs`, which outgoing requests honour too.
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl<'a> ToolCall<'a> {
+    pub(crate) fn for_node(ctx: &'a NodeContext<'a>, idempotency_key: String) -> Self {
+        Self {
+            owner: ctx.owner,
+            services: ctx.services,
+            idempotency_key,
+            cancel: ctx.cancel.clone(),
+            execution_id: Some(ctx.execution_id),
+            node_id: Some(ctx.node.id().as_str()),
+            timeout: ctx.node.timeout_ms().map(Duration::from_millis),
+        }
+    }
+}
+
+/// What a tool kind produced: its output and the lines it logged.
+pub(crate) struct KindRun {
+    pub(crate) output: Value,
+    pub(crate) logs: Vec<String>,
+}
+
+impl KindRun {
+    pub(crate) fn output(output: Value) -> Self {
+        Self {
+            output,
+            logs: Vec::new(),
+        }
+    }
+}
+
+/// Why a tool kind failed, with the lines it logged before it did.
+pub(crate) struct KindFailure {
+    pub(crate) failure: NodeFailure,
+    /// The kind's own error code; [`codes::TOOL_ERROR`] when `None`.
+    pub(crate) code: Option<String>,
+    pub(crate) logs: Vec<String>,
+}
+
+impl From<NodeFailure> for KindFailure {
+    fn from(failure: NodeFailure) -> Self {
+        Self {
+            failure,
+            code: None,
+            logs: Vec::new(),
+        }
+    }
+}
+
+impl KindFailure {
+    fn coded(code: &str, failure: NodeFailure) -> Self {
+        Self {
+            failure,
+            code: Some(code.to_owned()),
+            logs: Vec::new(),
+        }
+    }
+}
+
+/// A failed run as a tester sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolRunError {
+    pub code: String,
+    pub message: String,
+    /// Whether trying again may help (a 503, a timeout), as a node's retries see it.
+    pub retryable: bool,
+}
+
+/// One run of a tool: what `testTool` answers and what its log row holds. Secrets of the
+/// credentials the run used are redacted from every field.
+#[derive(Debug, Clone)]
+pub struct ToolRunReport {
+    pub tool_id: String,
+    pub version: i32,
+    pub output: Option<Value>,
+    pub logs: Vec<String>,
+    pub error: Option<ToolRunError>,
+    pub duration: Duration,
+    /// The `tool_execution_logs` row; `None` only when storing it failed (which is logged).
+    pub log: Option<entity::tool_execution_logs::Model>,
+}
+
+/// Runs version `version` (the latest when `None`) of tool `tool_id` on `input` outside
+/// any workflow, as `principal`, and stores its log before returning.
+///
+/// Only a tool the caller cannot see (`NotFound`) or a version it does not have
+/// (`BadInput` at `version`) is an error here; everything that goes wrong in the run
+/// itself, an input that does not match the schema included, is in the report, because
+/// that is what the person pressing "test" wants to see.
+#[tracing::instrument(skip(services, principal, input))]
+pub async fn test_tool(
+    services: &Services,
+    principal: &Principal,
+    tool_id: &str,
+    version: Option<i32>,
+    input: Value,
+) -> DomainResult<ToolRunReport> {
+    static RUNNER: LazyLock<ToolRunner> = LazyLock::new(ToolRunner::default);
+    let tool = Tool::load_as(&services.db, principal, tool_id, version)
+        .await
+        .map_err(|e| match e {
+            ToolLoadError::NoSuchVersion(message) => DomainError::bad_input("version", message),
+            ToolLoadError::Domain(e) => e,
+        })?;
+    let key = format!("test:{}", crate::ids::new_id());
+    let call = ToolCall {
+        owner: principal,
+        services,
+        idempotency_key: key,
+        cancel: CancellationToken::new(),
+        execution_id: None,
+        node_id: None,
+        timeout: None,
+    };
+    Ok(RUNNER.run_reported(&call, &tool, input).await)
 }
 
 /// One version of a registry tool, as it runs.
@@ -86,19 +241,34 @@ impl Tool {
         id: &str,
         version: Option<i32>,
     ) -> Result<Self, NodeFailure> {
-        let db = &ctx.services.db;
-        let storage = |e: DomainError| match e {
-            DomainError::NotFound { .. } => NodeFailure::permanent(format!(
-                "tool `{id}` does not exist or does not belong to the workflow's owner"
-            )),
-            DomainError::Storage(e) => {
-                NodeFailure::retryable(format!("reading tool `{id}` failed: {e}"))
-            }
-            other => NodeFailure::permanent(format!("reading tool `{id}` failed: {other}")),
-        };
-        let latest = store::tools::get(db, ctx.owner, id)
+        Self::load_as(&ctx.services.db, ctx.owner, id, version)
             .await
-            .map_err(storage)?;
+            .map_err(|e| match e {
+                ToolLoadError::NoSuchVersion(message) => NodeFailure::permanent(message),
+                ToolLoadError::Domain(DomainError::NotFound { .. }) => {
+                    NodeFailure::permanent(format!(
+                        "tool `{id}` does not exist or does not belong to the workflow's owner"
+                    ))
+                }
+                ToolLoadError::Domain(DomainError::Storage(e)) => {
+                    NodeFailure::retryable(format!("reading tool `{id}` failed: {e}"))
+                }
+                ToolLoadError::Domain(other) => {
+                    NodeFailure::permanent(format!("reading tool `{id}` failed: {other}"))
+                }
+            })
+    }
+
+    /// Reads tool `id` as `owner`: `version`, or the latest when `None`.
+    pub(crate) async fn load_as(
+        db: &impl ConnectionTrait,
+        owner: &Principal,
+        id: &str,
+        version: Option<i32>,
+    ) -> Result<Self, ToolLoadError> {
+        let latest = store::tools::get(db, owner, id)
+            .await
+            .map_err(ToolLoadError::Domain)?;
         match version {
             None => Ok(Self {
                 id: latest.id,
@@ -116,9 +286,9 @@ impl Tool {
                     .filter(tool_versions::Column::Version.eq(version))
                     .one(db)
                     .await
-                    .map_err(|e| storage(DomainError::Storage(e)))?
+                    .map_err(|e| ToolLoadError::Domain(DomainError::Storage(e)))?
                     .ok_or_else(|| {
-                        NodeFailure::permanent(format!(
+                        ToolLoadError::NoSuchVersion(format!(
                             "tool `{}` has no version {version} (its latest is {})",
                             latest.name, latest.version
                         ))
@@ -138,6 +308,13 @@ impl Tool {
     }
 }
 
+/// Why a tool could not be loaded: it is not there (or not the caller's), or the version
+/// asked for does not exist.
+pub(crate) enum ToolLoadError {
+    Domain(DomainError),
+    NoSuchVersion(String),
+}
+
 struct ToolSchemas {
     input: Validator,
     output: Validator,
@@ -150,53 +327,170 @@ pub(crate) struct ToolRunner {
 }
 
 impl ToolRunner {
-    /// Runs `tool` on `input`. `idempotency_key` goes on every call the tool makes out.
+    /// Runs `tool` on `input` for a node; the run is logged in the background.
     pub(crate) async fn run(
         &self,
-        ctx: &NodeContext<'_>,
+        call: &ToolCall<'_>,
         tool: &Tool,
         input: Value,
-        idempotency_key: &str,
     ) -> Result<Value, NodeFailure> {
-        let schemas = self.schemas(tool)?;
-        json_schema::validate_with(&schemas.input, &input).map_err(|problems| {
-            NodeFailure::permanent(format!(
+        let mut pending = PendingLog::new(call, tool, &input);
+        let (result, logs) = self
+            .run_checked(call, tool, &input, &mut pending.secrets)
+            .await;
+        let entry = pending.entry(result.as_ref().ok().cloned(), logs, result.as_ref().err());
+        call.services.tool_logs.record(entry).await;
+        match result {
+            Ok(output) => Ok(output),
+            Err(failed) => Err(failed.failure),
+        }
+    }
+
+    /// Runs `tool` on `input` within [`TEST_RUN_TIMEOUT`] and stores its log before
+    /// returning the report.
+    pub(crate) async fn run_reported(
+        &self,
+        call: &ToolCall<'_>,
+        tool: &Tool,
+        input: Value,
+    ) -> ToolRunReport {
+        let mut pending = PendingLog::new(call, tool, &input);
+        let run = self.run_checked(call, tool, &input, &mut pending.secrets);
+        let (result, logs) = match tokio::time::timeout(TEST_RUN_TIMEOUT, run).await {
+            Ok(done) => done,
+            Err(_) => (
+                Err(KindFailure::coded(
+                    codes::TIMEOUT,
+                    NodeFailure::retryable(format!(
+                        "tool `{}` did not finish within {} s",
+                        tool.name,
+                        TEST_RUN_TIMEOUT.as_secs()
+                    )),
+                )),
+                Vec::new(),
+            ),
+        };
+        let entry = pending.entry(result.as_ref().ok().cloned(), logs, result.as_ref().err());
+        let report = ToolRunReport {
+            tool_id: tool.id.clone(),
+            version: tool.version,
+            output: entry.output.clone(),
+            logs: entry.logs.clone(),
+            error: result.err().map(|failed| ToolRunError {
+                code: error_code(&failed),
+                message: entry.error.clone().unwrap_or_default(),
+                retryable: failed.failure.retryable,
+            }),
+            duration: entry.duration,
+            log: None,
+        };
+        match call.services.tool_logs.write_now(entry).await {
+            Ok(row) => ToolRunReport {
+                log: Some(row),
+                ..report
+            },
+            Err(e) => {
+                tracing::error!(tool_id = %tool.id, error = %e, "storing a test run's log failed");
+                report
+            }
+        }
+    }
+
+    /// Checks the input, runs the kind, checks the output. Returns the result (output
+    /// redacted) and the lines the tool logged.
+    async fn run_checked(
+        &self,
+        call: &ToolCall<'_>,
+        tool: &Tool,
+        input: &Value,
+        secrets: &mut Secrets,
+    ) -> (Result<Value, KindFailure>, Vec<String>) {
+        let schemas = match self.schemas(tool) {
+            Ok(schemas) => schemas,
+            Err(failure) => return (Err(failure.into()), Vec::new()),
+        };
+        if let Err(problems) = json_schema::validate_with(&schemas.input, input) {
+            let failure = NodeFailure::permanent(format!(
                 "the input does not match the input schema of tool `{}` (version {}): {}",
                 tool.name,
                 tool.version,
                 describe(&problems)
-            ))
-        })?;
-        let output = match tool.kind.as_str() {
-            "api" => self.run_api(ctx, tool, &input, idempotency_key).await?,
-            "code" => {
-                code_tool::run(&ctx.services.sandbox, tool, &input, ctx.cancel.clone())
-                    .await
-                    .map_err(|e| {
-                        NodeFailure::permanent(format!(
-                            "{}: {} (tool `{}`)",
-                            e.code, e.message, tool.name
-                        ))
-                    })?
-                    .output
-            }
-            other => {
-                return Err(NodeFailure::permanent(format!(
-                    "tool kind `{other}` is not available in this build yet (tool `{}`)",
-                    tool.name
-                )));
+            ));
+            return (
+                Err(KindFailure::coded(codes::INVALID_INPUT, failure)),
+                Vec::new(),
+            );
+        }
+        let run = match self.run_kind(call, tool, input, secrets).await {
+            Ok(run) => run,
+            Err(mut failed) => {
+                if failed.code.is_none() && call.cancel.is_cancelled() {
+                    failed.code = Some(codes::CANCELLED.to_owned());
+                }
+                let logs = failed.logs.clone();
+                return (Err(failed), logs);
             }
         };
-        json_schema::validate_with(&schemas.output, &output).map_err(|problems| {
-            NodeFailure::permanent(format!(
+        let KindRun { output, logs } = run;
+        let output = if secrets.is_empty() {
+            output
+        } else {
+            secrets.redact_value(&output)
+        };
+        if let Err(problems) = json_schema::validate_with(&schemas.output, &output) {
+            let failure = NodeFailure::permanent(format!(
                 "tool `{}` (version {}) produced output that does not match its output schema: \
                  {}",
                 tool.name,
                 tool.version,
                 describe(&problems)
+            ));
+            return (
+                Err(KindFailure::coded(codes::INVALID_OUTPUT, failure)),
+                logs,
+            );
+        }
+        (Ok(output), logs)
+    }
+
+    /// The one place tool kinds are dispatched.
+    async fn run_kind(
+        &self,
+        call: &ToolCall<'_>,
+        tool: &Tool,
+        input: &Value,
+        secrets: &mut Secrets,
+    ) -> Result<KindRun, KindFailure> {
+        match tool.kind.as_str() {
+            "api" => self
+                .run_api(call, tool, input, secrets)
+                .await
+                .map(KindRun::output)
+                .map_err(KindFailure::from),
+            "database-query" => super::database_query::run_tool(call, tool, input)
+                .await
+                .map(KindRun::output)
+                .map_err(KindFailure::from),
+            "code" => code_tool::run(&call.services.sandbox, tool, input, call.cancel.clone())
+                .await
+                .map(|run| KindRun {
+                    output: run.output,
+                    logs: run.logs,
+                })
+                .map_err(|error| KindFailure {
+                    failure: NodeFailure::permanent(format!(
+                        "{}: {} (tool `{}`)",
+                        error.code, error.message, tool.name
+                    )),
+                    code: Some(error.code.as_str().to_owned()),
+                    logs: error.logs,
+                }),
+            other => Err(NodeFailure::permanent(format!(
+                "tool kind `{other}` is not available in this build yet (tool `{}`)",
+                tool.name
             ))
-        })?;
-        Ok(output)
+            .into()),
+        }
     }
 
     fn schemas(&self, tool: &Tool) -> Result<Arc<ToolSchemas>, NodeFailure> {
@@ -229,10 +523,10 @@ impl ToolRunner {
     /// `{status, headers, body}`) makes of the response.
     async fn run_api(
         &self,
-        ctx: &NodeContext<'_>,
+        call: &ToolCall<'_>,
         tool: &Tool,
         input: &Value,
-        idempotency_key: &str,
+        secrets: &mut Secrets,
     ) -> Result<Value, NodeFailure> {
         let invalid = |message: String| {
             NodeFailure::permanent(format!("tool `{}` is misconfigured: {message}", tool.name))
@@ -249,7 +543,7 @@ impl ToolRunner {
             path => format!("{base}/{path}"),
         };
         let method = api_call::parse_method(config.method.as_deref().unwrap_or("GET"))?;
-        let mut call = HttpCall::new(method, api_call::parse_url(&url, "the tool's URL")?);
+        let mut request = HttpCall::new(method, api_call::parse_url(&url, "the tool's URL")?);
         let render = |field: &str, values: &Map<String, Value>| {
             values
                 .iter()
@@ -266,19 +560,30 @@ impl ToolRunner {
                 })
                 .collect::<Result<Map<String, Value>, NodeFailure>>()
         };
-        call.append_query(&render("query", &config.query)?)?;
-        call.set_headers(&render("headers", &config.headers)?)?;
-        call.idempotency_key(idempotency_key)?;
-        if matches!(call.method().as_str(), "POST" | "PUT" | "PATCH") {
-            call.json(input.clone());
+        request.append_query(&render("query", &config.query)?)?;
+        request.set_headers(&render("headers", &config.headers)?)?;
+        request.idempotency_key(&call.idempotency_key)?;
+        if matches!(request.method().as_str(), "POST" | "PUT" | "PATCH") {
+            request.json(input.clone());
         }
         let credential = match &config.credential_id {
-            Some(id) => Some(Credential::load(ctx, id).await?),
+            Some(id) => Some(Credential::load_as(call.services, call.owner, id).await?),
             None => None,
         };
-        let mut secrets = Secrets::default();
-        let response = api_call::perform(ctx, call, credential.as_ref(), &mut secrets).await?;
-        let reply = Reply::read(&response, &secrets);
+        let response = tokio::select! {
+            biased;
+            () = call.cancel.cancelled() => {
+                return Err(NodeFailure::permanent("the run was stopped"));
+            }
+            response = api_call::perform_in(
+                call.services,
+                call.timeout,
+                request,
+                credential.as_ref(),
+                secrets,
+            ) => response?,
+        };
+        let reply = Reply::read(&response, secrets);
         api_call::check_status(&response, &reply, None).map_err(|failure| NodeFailure {
             message: format!("tool `{}`: {}", tool.name, failure.message),
             ..failure
@@ -298,6 +603,107 @@ impl ToolRunner {
             }
         }
     }
+}
+
+/// The log of one run in the making. Dropped before [`PendingLog::entry`] (the node timed
+/// out, the execution was stopped, the client went away), it still records the run, as
+/// interrupted, so no run goes missing from a tool's history.
+struct PendingLog<'a> {
+    writer: &'a crate::store::tool_logs::ToolLogWriter,
+    cancel: CancellationToken,
+    tool_id: String,
+    tool_version: i32,
+    execution_id: Option<String>,
+    node_id: Option<String>,
+    created_by: String,
+    input: Option<Value>,
+    started: Instant,
+    /// The secrets of the credentials the run loaded so far; everything logged is
+    /// redacted of them.
+    secrets: Secrets,
+}
+
+impl<'a> PendingLog<'a> {
+    fn new(call: &ToolCall<'a>, tool: &Tool, input: &Value) -> Self {
+        Self {
+            writer: &call.services.tool_logs,
+            cancel: call.cancel.clone(),
+            tool_id: tool.id.clone(),
+            tool_version: tool.version,
+            execution_id: call.execution_id.map(str::to_owned),
+            node_id: call.node_id.map(str::to_owned),
+            created_by: call.owner.user_id.clone(),
+            input: Some(input.clone()),
+            started: Instant::now(),
+            secrets: Secrets::default(),
+        }
+    }
+
+    /// The finished run's entry, redacted; after this, dropping logs nothing more.
+    fn entry(
+        &mut self,
+        output: Option<Value>,
+        logs: Vec<String>,
+        failure: Option<&KindFailure>,
+    ) -> ToolLogEntry {
+        let input = self.input.take().unwrap_or(Value::Null);
+        let secrets = &self.secrets;
+        let redact_value = |v: Value| {
+            if secrets.is_empty() {
+                v
+            } else {
+                secrets.redact_value(&v)
+            }
+        };
+        let entry = ToolLogEntry {
+            tool_id: self.tool_id.clone(),
+            tool_version: self.tool_version,
+            execution_id: self.execution_id.clone(),
+            node_id: self.node_id.clone(),
+            input: redact_value(input),
+            output: output.map(redact_value),
+            logs: logs.iter().map(|line| secrets.redact(line)).collect(),
+            error: failure.map(|f| secrets.redact(&f.failure.message)),
+            duration: self.started.elapsed(),
+            created_by: self.created_by.clone(),
+        };
+        if let Some(error) = &entry.error {
+            tracing::debug!(
+                tool_id = %entry.tool_id,
+                tool_version = entry.tool_version,
+                execution_id = ?entry.execution_id,
+                error = %error,
+                "tool run failed"
+            );
+        }
+        entry
+    }
+}
+
+impl Drop for PendingLog<'_> {
+    fn drop(&mut self) {
+        if self.input.is_none() {
+            return;
+        }
+        let (code, why) = if self.cancel.is_cancelled() || self.execution_id.is_none() {
+            (codes::CANCELLED, "the run was stopped before it finished")
+        } else {
+            (
+                codes::TIMEOUT,
+                "the run was interrupted before it finished: the node timed out",
+            )
+        };
+        let failure = KindFailure::coded(code, NodeFailure::permanent(why));
+        let entry = self.entry(None, Vec::new(), Some(&failure));
+        self.writer.record_detached(entry);
+    }
+}
+
+fn error_code(failed: &KindFailure) -> String {
+    failed
+        .code
+        .clone()
+        .unwrap_or_else(|| codes::TOOL_ERROR.to_owned())
 }
 
 /// The config of an `api` tool.

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{NodeContext, NodeFailure, Services};
+use crate::auth::Principal;
 use crate::error::DomainError;
 use crate::outbound::{OutboundError, OutboundResponse, origin_of};
 use crate::vault::{self, CredentialSecret};
@@ -75,16 +76,22 @@ impl Credential {
         ctx: &NodeContext<'_>,
         credential_id: &str,
     ) -> Result<Self, NodeFailure> {
-        let Some(vault) = &ctx.services.vault else {
+        Self::load_as(ctx.services, ctx.owner, credential_id).await
+    }
+
+    /// Decrypts `credential_id` as `owner`, outside a workflow run as well (`testTool`).
+    pub(crate) async fn load_as(
+        services: &Services,
+        owner: &Principal,
+        credential_id: &str,
+    ) -> Result<Self, NodeFailure> {
+        let Some(vault) = &services.vault else {
             return Err(NodeFailure::permanent(format!(
                 "credential `{credential_id}` cannot be used: this server has no credential \
                  vault configured"
             )));
         };
-        match vault
-            .resolve(&ctx.services.db, ctx.owner, credential_id)
-            .await
-        {
+        match vault.resolve(&services.db, owner, credential_id).await {
             Ok(secret) => Ok(Self {
                 id: credential_id.to_owned(),
                 secret,
@@ -126,6 +133,10 @@ impl Secrets {
         if !self.0.contains(&value) {
             self.0.push(value);
         }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     pub(crate) fn redact(&self, text: &str) -> String {

@@ -15,7 +15,7 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use super::api_call::{self, HttpCall, Reply};
-use super::custom::{Tool, ToolRunner};
+use super::custom::{Tool, ToolCall, ToolRunner};
 use super::http_auth::{Credential, Secrets, quote_body, status_failure};
 use super::{Executor, NodeContext, NodeFailure, NodeOutcome, NodeResult};
 use crate::outbound::origin_of;
@@ -216,7 +216,11 @@ impl LlmAgent {
             (Some(_), Err(message)) => Err(message),
             (Some(offered), Ok(arguments)) => self
                 .tools
-                .run(ctx, &offered.tool, arguments, idempotency_key)
+                .run(
+                    &ToolCall::for_node(ctx, idempotency_key.to_owned()),
+                    &offered.tool,
+                    arguments,
+                )
                 .await
                 .map_err(|failure| failure.message),
         };

@@ -7,6 +7,7 @@ pub(crate) mod code_tool;
 mod condition;
 mod custom;
 mod data_transform;
+pub mod database_query;
 pub mod http_auth;
 mod llm_agent;
 mod output;
@@ -36,6 +37,30 @@ pub struct Services {
     pub oauth_tokens: http_auth::OAuthTokenCache,
     /// Runs `code` tools.
     pub sandbox: crate::sandbox::Sandbox,
+    /// Records every tool run (`tool_execution_logs`) off the node's path.
+    pub tool_logs: crate::store::tool_logs::ToolLogWriter,
+    /// One bounded pool per database connection, reused across runs.
+    pub db_pools: crate::dbquery::DbPools,
+}
+
+impl Services {
+    /// Services over `db`; starts the tool log writer, so call it inside a Tokio runtime.
+    pub fn new(
+        db: DatabaseConnection,
+        http: crate::outbound::OutboundClient,
+        vault: Option<crate::vault::Vault>,
+        sandbox: crate::sandbox::Sandbox,
+    ) -> Self {
+        Self {
+            tool_logs: crate::store::tool_logs::ToolLogWriter::start(db.clone()),
+            db,
+            http,
+            vault,
+            oauth_tokens: Default::default(),
+            sandbox,
+            db_pools: Default::default(),
+        }
+    }
 }
 
 /// One attempt of one node.
@@ -103,6 +128,8 @@ impl NodeFailure {
 
 pub type NodeResult = Result<NodeOutcome, NodeFailure>;
 
+pub use custom::{ToolRunError, ToolRunReport, test_tool};
+
 /// A node type's behaviour. `input` has been resolved from the node's bindings and
 /// validated against the node's input schema before this is called.
 #[async_trait::async_trait]
@@ -125,6 +152,7 @@ pub fn registry() -> Registry {
         Arc::new(llm_agent::LlmAgent::default()),
         Arc::new(web_search::WebSearch),
         Arc::new(custom::Custom::default()),
+        Arc::new(database_query::DatabaseQuery),
     ];
     executors.into_iter().map(|e| (e.node_type(), e)).collect()
 }

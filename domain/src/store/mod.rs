@@ -1,9 +1,12 @@
 //! Persistence of Weft's objects. Every write validates first and runs in one
 //! transaction, so a rejected or failed call leaves storage exactly as it was.
 
+pub mod database_connections;
+pub mod database_queries;
 pub mod executions;
 pub mod stats;
 pub mod templates;
+pub mod tool_logs;
 pub mod tools;
 pub mod workflows;
 

@@ -6,7 +6,7 @@ use chrono::Utc;
 use entity::{custom_tools, tool_versions};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, TransactionTrait,
+    EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
 };
 use serde_json::Value;
 
@@ -296,6 +296,65 @@ pub async fn signatures(
                     output_schema: t.output_schema,
                 },
             )
+        })
+        .collect())
+}
+
+/// A `custom` node pinned (`config.toolVersion`) to a version its tool does not have is a
+/// save-time error at `nodes[i].config.toolVersion`, not a surprise on the first run.
+pub async fn check_pinned_versions(
+    db: &impl ConnectionTrait,
+    document: &crate::workflow::WorkflowDocument,
+) -> DomainResult<Vec<crate::workflow::DocumentError>> {
+    let pins: Vec<(usize, &str, i64)> = document
+        .nodes()
+        .iter()
+        .enumerate()
+        .filter(|(_, node)| node.node_type() == crate::node_types::CUSTOM)
+        .filter_map(|(i, node)| {
+            let config = node.config();
+            Some((
+                i,
+                config.get("toolId")?.as_str()?,
+                config.get("toolVersion")?.as_i64()?,
+            ))
+        })
+        .collect();
+    if pins.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = pins.iter().map(|(_, id, _)| (*id).to_owned()).collect();
+    let existing: std::collections::HashSet<(String, i32)> = tool_versions::Entity::find()
+        .select_only()
+        .column(tool_versions::Column::ToolId)
+        .column(tool_versions::Column::Version)
+        .filter(tool_versions::Column::ToolId.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(pins
+        .into_iter()
+        .filter(|(_, id, version)| {
+            !i32::try_from(*version).is_ok_and(|v| existing.contains(&((*id).to_owned(), v)))
+        })
+        .map(|(i, id, version)| {
+            let latest = existing
+                .iter()
+                .filter(|(tool, _)| tool == id)
+                .map(|(_, v)| *v)
+                .max();
+            crate::workflow::DocumentError {
+                path: format!("nodes[{i}].config.toolVersion"),
+                code: crate::workflow::DocumentErrorCode::InvalidConfig,
+                message: match latest {
+                    Some(latest) => format!(
+                        "tool `{id}` has no version {version}; its versions are 1 to {latest}"
+                    ),
+                    None => format!("tool `{id}` has no version {version}"),
+                },
+            }
         })
         .collect())
 }

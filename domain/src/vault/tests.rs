@@ -721,3 +721,56 @@ async fn a_ciphertext_copied_to_another_row_or_a_changed_kind_does_not_resolve()
     })
     .await;
 }
+
+#[tokio::test]
+async fn one_flipped_bit_in_a_stored_ciphertext_or_nonce_does_not_resolve() {
+    on_each_backend(|db| async move {
+        let u = users(&db).await;
+        let vault = vault();
+        let secret = json!({"token": "tok-flipped-bits"});
+        let info = vault
+            .create(&db, &u.alice, "a", "bearer", &secret)
+            .await
+            .unwrap();
+        let original = credentials::Entity::find_by_id(info.id.clone())
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        let store = |nonce: Vec<u8>, ciphertext: Vec<u8>| {
+            let db = db.clone();
+            let id = info.id.clone();
+            async move {
+                credentials::ActiveModel {
+                    id: Set(id),
+                    nonce: Set(nonce),
+                    ciphertext: Set(ciphertext),
+                    ..Default::default()
+                }
+                .update(&db)
+                .await
+                .unwrap();
+            }
+        };
+        let last = original.ciphertext.len() - 1;
+        for (in_nonce, index, bit) in [(false, 0, 0x01u8), (false, last, 0x80), (true, 3, 0x10)] {
+            let (mut nonce, mut ciphertext) = (original.nonce.clone(), original.ciphertext.clone());
+            if in_nonce {
+                nonce[index] ^= bit;
+            } else {
+                ciphertext[index] ^= bit;
+            }
+            store(nonce, ciphertext).await;
+            let err = vault.resolve(&db, &u.alice, &info.id).await.unwrap_err();
+            assert!(
+                matches!(&err, DomainError::Internal(m) if m.contains("could not be decrypted")),
+                "nonce: {in_nonce}, byte {index} ^ {bit:#x}: {err}"
+            );
+        }
+        // The same row with its bytes put back opens again: only the flip was wrong.
+        store(original.nonce.clone(), original.ciphertext.clone()).await;
+        let expected = CredentialSecret::from_input("bearer", &secret, "k", "s").unwrap();
+        assert!(vault.resolve(&db, &u.alice, &info.id).await.unwrap() == expected);
+    })
+    .await;
+}
