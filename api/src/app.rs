@@ -71,11 +71,22 @@ impl Application {
             .context("checking the master key against stored credentials")?;
         let outbound = OutboundClient::with_policy(config.outbound.clone())
             .context("building the outbound HTTP client")?;
+        let sandbox = domain::sandbox::Sandbox::shared()
+            .map_err(|e| anyhow::anyhow!("starting the code-tool sandbox: {e}"))?;
+        // Compiling the JavaScript engine takes seconds when its disk cache is empty: do it
+        // now, off the request path, rather than in the first code tool's run.
+        let warming = sandbox.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = warming.warm_up() {
+                tracing::error!("the JavaScript engine for code tools failed to load: {e}");
+            }
+        });
         let engine = Engine::new(
             db.clone(),
             EngineConfig {
                 outbound,
                 vault: Some(vault.clone()),
+                sandbox,
                 ..EngineConfig::default()
             },
         );

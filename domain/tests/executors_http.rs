@@ -1062,24 +1062,38 @@ async fn an_api_tool_posts_its_input_and_maps_the_response_with_jq() {
 }
 
 #[tokio::test]
-async fn tool_kinds_this_build_cannot_run_fail_permanently_saying_so() {
+async fn a_code_tool_runs_in_the_sandbox_and_its_failures_start_with_the_sandbox_code() {
     let h = Harness::new().await;
-    let tool = h
+    let schemas = (json!({ "type": "object" }), json!({ "type": "object" }));
+    let double = h
         .tool(
-            "Script",
+            "Double",
             "code",
-            (json!({ "type": "object" }), json!({})),
-            json!({ "source": "1" }),
+            schemas.clone(),
+            json!({ "language": "javascript",
+                    "source": "export default function run(input, ctx) { return { n: input.n * 2, tool: ctx.tool.name } }" }),
+        )
+        .await;
+    let spin = h
+        .tool(
+            "Spin",
+            "code",
+            schemas,
+            json!({ "language": "javascript", "timeoutMs": 100,
+                    "source": "export default function run() { for (;;) {} }" }),
         )
         .await;
 
-    let failed = failure(h.run(custom_node(&tool, None), json!({})).await);
+    let done = h
+        .run(custom_node(&double, None), json!({ "n": 21 }))
+        .await
+        .expect("the tool runs");
+    assert_eq!(done.output, json!({ "n": 42, "tool": "Double" }));
 
+    let failed = failure(h.run(custom_node(&spin, None), json!({})).await);
     assert!(!failed.retryable);
     assert!(
-        failed
-            .message
-            .contains("tool kind `code` is not available in this build yet"),
+        failed.message.starts_with("TIMEOUT: "),
         "{}",
         failed.message
     );
