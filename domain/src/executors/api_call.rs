@@ -478,7 +478,7 @@ mod tests {
         call.append_query(query.as_object().unwrap()).unwrap();
         assert_eq!(
             call.request.url().as_str(),
-            "https://example.com/p?a=1&f=false&n=2&q=a+b%26c"
+            "https://example.com/p?a=1&q=a+b%26c&n=2&f=false"
         );
         let mut empty = HttpCall::new(Method::GET, Url::parse("https://example.com/").unwrap());
         empty.append_query(&Map::new()).unwrap();

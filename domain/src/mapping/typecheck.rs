@@ -302,11 +302,14 @@ fn property_names(schema: &Value) -> Vec<String> {
     let properties = deref(schema, schema)
         .get("properties")
         .and_then(Value::as_object);
-    properties
+    // Sorted, so the message reads the same whatever order the schema declares them in.
+    let mut names: Vec<String> = properties
         .into_iter()
         .flat_map(|p| p.keys())
         .map(|k| format!("`{k}`"))
-        .collect()
+        .collect();
+    names.sort();
+    names
 }
 
 fn required_names(schema: &Value) -> impl Iterator<Item = &str> {
