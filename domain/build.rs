@@ -38,7 +38,30 @@ fn main() {
     });
 }
 
+/// A fresh toolchain has no standard library for the guest's target; rustup adds it (a
+/// download of a few MB) so that `cargo run` needs no manual step first. Without rustup the
+/// build below fails with a hint instead.
+fn ensure_target_installed() {
+    let Ok(listed) = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+    else {
+        return;
+    };
+    let installed = String::from_utf8_lossy(&listed.stdout);
+    if installed.lines().any(|line| line.trim() == GUEST_TARGET) {
+        return;
+    }
+    let added = Command::new("rustup")
+        .args(["target", "add", GUEST_TARGET])
+        .status();
+    if !matches!(added, Ok(status) if status.success()) {
+        println!("cargo:warning=`rustup target add {GUEST_TARGET}` failed");
+    }
+}
+
 fn build_guest(guest_dir: &Path, out_dir: &Path) -> PathBuf {
+    ensure_target_installed();
     let target_dir = guest_target_dir(out_dir);
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
