@@ -5,7 +5,7 @@
 //! a missing server is a failure, not a silent pass.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,7 @@ pub struct MongoTestServer {
     child: Child,
     port: u16,
     dir: PathBuf,
+    path: PathBuf,
 }
 
 impl MongoTestServer {
@@ -41,29 +42,31 @@ impl MongoTestServer {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("weft-nx27017-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temporary directory");
-        let child = Command::new(path)
-            .args([
-                "--db",
-                "memory",
-                "--host",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .arg("--log-file")
-            .arg(dir.join("nx.log"))
-            .arg("--pid-file")
-            .arg(dir.join("nx.pid"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nx-27017");
-        let mut server = Self { child, port, dir };
+        let child = spawn(&path, port, &dir);
+        let mut server = Self {
+            child,
+            port,
+            dir,
+            path,
+        };
+        server.wait_until_accepting();
+        Some(server)
+    }
+
+    /// Kills the server and starts a new one on the same port: every open connection
+    /// drops, and (being in memory) every document is gone.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(&self.path, self.port, &self.dir);
+        self.wait_until_accepting();
+    }
+
+    fn wait_until_accepting(&mut self) {
         let deadline = Instant::now() + STARTUP;
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            if let Ok(Some(status)) = server.child.try_wait() {
+            if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("nx-27017 exited during start-up: {status}");
             }
             assert!(
@@ -72,7 +75,6 @@ impl MongoTestServer {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Some(server)
     }
 
     pub fn port(&self) -> u16 {
@@ -91,6 +93,27 @@ impl Drop for MongoTestServer {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+fn spawn(path: &Path, port: u16, dir: &Path) -> Child {
+    Command::new(path)
+        .args([
+            "--db",
+            "memory",
+            "--host",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .arg("--log-file")
+        .arg(dir.join("nx.log"))
+        .arg("--pid-file")
+        .arg(dir.join("nx.pid"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nx-27017")
 }
 
 fn free_port() -> u16 {

@@ -8,7 +8,7 @@ use crate::dbquery::DbErrorCode;
 use crate::dbquery::testing::MongoTestServer;
 
 struct Fixture {
-    _server: MongoTestServer,
+    server: MongoTestServer,
     conn: ConnectionSpec,
     pools: DbPools,
     collection: String,
@@ -19,7 +19,7 @@ impl Fixture {
         let server = MongoTestServer::start()?;
         let conn = spec(DbKind::MongoDb, server.port(), "weft", "");
         Some(Self {
-            _server: server,
+            server,
             conn,
             pools: DbPools::new(),
             collection: format!("c_{}", unique()),
@@ -341,4 +341,19 @@ async fn two_hundred_concurrent_mongo_runs_share_a_pool_of_five() {
     }
     let opened = f.pools.mongo_connections_opened(&f.conn.id).unwrap();
     assert!((1..=5).contains(&opened), "{opened} connections opened");
+}
+
+#[tokio::test]
+async fn a_restarted_mongo_server_is_reached_again_on_the_next_run() {
+    let Some(mut f) = Fixture::new() else { return };
+    let insert = f.q(json!({"document": {"n": 1}}), QueryType::InsertOne, &[]);
+    run(&f.pools, &f.conn, &insert, json!({})).await.unwrap();
+    assert_eq!(f.count().await, 1);
+    // Every pooled connection is now dead; the next run must replace them rather than
+    // report the broken pipe. The in-memory server forgot the document, which shows the
+    // answer came from the new process.
+    f.server.restart();
+    assert_eq!(f.count().await, 0);
+    run(&f.pools, &f.conn, &insert, json!({})).await.unwrap();
+    assert_eq!(f.count().await, 1);
 }
