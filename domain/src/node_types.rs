@@ -27,6 +27,12 @@ pub const CUSTOM: &str = "custom";
 /// The node type that may call registry tools as functions, listed in `config.tools`.
 pub const LLM_AGENT: &str = "llm-agent";
 
+/// Runs a saved database query (`config.queryId`).
+pub const DATABASE_QUERY: &str = "database-query";
+
+/// Sends to a registered outgoing webhook (`config.webhookId`).
+pub const WEBHOOK: &str = "webhook";
+
 /// One entry of the palette.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeTypeSpec {

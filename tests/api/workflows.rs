@@ -241,3 +241,29 @@ on_both_databases! {
         assert_eq!(data["executions"]["pageInfo"]["hasNextPage"], false);
     }
 }
+
+on_both_databases! {
+    async fn a_webhook_or_saved_query_that_does_not_exist_is_refused_at_save(app: TestApp) {
+        for (node_type, field, what) in [
+            ("webhook", "webhookId", "webhook"),
+            ("database-query", "queryId", "database query"),
+        ] {
+            let missing = uuid::Uuid::now_v7().to_string();
+            let document = json!({
+                "version": 1,
+                "nodes": [
+                    { "id": "start", "type": "trigger", "name": "Start", "config": { "kind": "manual" } },
+                    { "id": "step", "type": node_type, "name": "Step", "config": { field: missing } }
+                ],
+                "edges": [{ "source": "start", "target": "step" }]
+            });
+            assert_rejected(
+                &app,
+                document,
+                &format!("input.document.nodes[1].config.{field}"),
+                &format!("{what} `{missing}` does not exist"),
+            )
+            .await;
+        }
+    }
+}

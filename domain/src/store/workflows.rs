@@ -77,6 +77,7 @@ pub async fn check_document(
         }
     }
     mapping_errors.extend(tools::check_pinned_versions(db, &document).await?);
+    mapping_errors.extend(super::references::check(db, principal, &document).await?);
     if !mapping_errors.is_empty() {
         return Err(to_problems(mapping_errors));
     }
