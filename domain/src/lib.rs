@@ -1,6 +1,10 @@
 //! Weft without a transport: the workflow model and its validation, the node palette,
 //! access control, and the stores that persist tools, workflows, templates and executions.
 
+// The tool runner's future nests the api, code, database-query and webhook paths; computing
+// its layout in an optimised build goes deeper than the default limit of 128.
+#![recursion_limit = "256"]
+
 pub mod access;
 pub mod auth;
 pub mod db;
