@@ -54,7 +54,8 @@ pub fn verify(
         .trim()
         .parse()
         .map_err(|_| SignatureError::BadTimestamp)?;
-    if (now - sent_at).abs() > SIGNATURE_TOLERANCE_SECS {
+    // `abs_diff`: a hostile timestamp near i64::MIN must not overflow the subtraction.
+    if now.abs_diff(sent_at) > SIGNATURE_TOLERANCE_SECS.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
@@ -127,6 +128,21 @@ mod tests {
         assert_eq!(check(SIGNATURE, at + 300), Ok(()));
         assert_eq!(check(SIGNATURE, at + 301), Err(SignatureError::Stale));
         assert_eq!(check(SIGNATURE, at - 301), Err(SignatureError::Stale));
+    }
+
+    #[test]
+    fn extreme_timestamps_are_stale_not_a_panic() {
+        for timestamp in [i64::MIN, i64::MAX] {
+            let verdict = verify(
+                &signing_key(SECRET),
+                Some(ID),
+                Some(&timestamp.to_string()),
+                Some(SIGNATURE),
+                BODY,
+                1614265330,
+            );
+            assert_eq!(verdict, Err(SignatureError::Stale));
+        }
     }
 
     #[test]
