@@ -240,20 +240,21 @@ impl Drop for TestApp {
                     .enable_all()
                     .build()
                     .unwrap();
-                rt.block_on(async {
-                    if let Ok(admin) = sea_orm::Database::connect(&pg.admin_url).await {
-                        let _ = admin
-                            .execute_unprepared(&format!(
-                                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                                pg.name
-                            ))
-                            .await;
-                        admin.close().await.ok();
-                    }
-                });
+                rt.block_on(drop_database(&pg.admin_url, &pg.name));
             })
             .join();
         }
+    }
+}
+
+/// Drops a database [`fresh_database`] made, best effort: a test's clean-up must not
+/// fail the test.
+pub async fn drop_database(admin_url: &str, name: &str) {
+    if let Ok(admin) = sea_orm::Database::connect(admin_url).await {
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+        admin.close().await.ok();
     }
 }
 

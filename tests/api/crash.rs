@@ -255,10 +255,7 @@ async fn a_killed_server_resumes_every_execution_without_rerunning_completed_nod
     server.child.kill().ok();
     server.child.wait().ok();
     if let Some((admin_url, name)) = pg {
-        let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
-        let _ = admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await;
+        weft_e2e::drop_database(&admin_url, &name).await;
     }
 }
 

@@ -57,11 +57,7 @@ async fn restart_keeps_data_and_prints_no_second_token(backend: weft_e2e::Backen
     let _ = tx.send(());
     server.await.unwrap().unwrap();
     if let Some((admin_url, name)) = _pg {
-        let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
-        use sea_orm::ConnectionTrait;
-        let _ = admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await;
+        weft_e2e::drop_database(&admin_url, &name).await;
     }
 }
 

@@ -732,10 +732,7 @@ async fn rotation_keeps_credentials_usable(backend: weft_e2e::Backend, key_in_en
     );
 
     if let Some((admin_url, name)) = pg {
-        let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
-        let _ = admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await;
+        weft_e2e::drop_database(&admin_url, &name).await;
     }
 }
 
