@@ -32,6 +32,7 @@ pub const TABLES: &[&str] = &[
     "execution_events",
     "templates",
     "jobs",
+    "palette_entries",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-const TABLES: [&str; 19] = [
+const TABLES: [&str; 20] = [
     "users",
     "api_keys",
     "credentials",
@@ -32,6 +32,7 @@ const TABLES: [&str; 19] = [
     "execution_events",
     "templates",
     "jobs",
+    "palette_entries",
 ];
 
 /// Secondary indexes the spec asks for (unique constraints are checked behaviourally, since
@@ -146,6 +147,7 @@ async fn exercise(db: &DatabaseConnection) {
     check_entity(db, entity::execution_events::Entity).await;
     check_entity(db, entity::templates::Entity).await;
     check_entity(db, entity::jobs::Entity).await;
+    check_entity(db, entity::palette_entries::Entity).await;
 
     round_trip(db).await;
 

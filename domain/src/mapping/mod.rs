@@ -3,6 +3,8 @@
 //! when a node is about to run ([`resolve`]).
 
 pub mod expr;
+pub mod fields;
+pub mod inspect;
 pub mod resolve;
 pub mod template;
 pub mod typecheck;
