@@ -27,6 +27,9 @@ type Documents = {
     "\n  mutation ExecuteWorkflow($id: ID!, $input: JSON!) {\n    executeWorkflow(id: $id, input: $input, wait: true) {\n      id\n      status\n      output\n      error\n      nodeRuns {\n        nodeId\n        status\n        output\n        error\n      }\n    }\n  }\n": typeof types.ExecuteWorkflowDocument,
     "\n  mutation SetToolFavorite($input: SetToolFavoriteInput!) {\n    setToolFavorite(input: $input) {\n      ...PaletteItemFields\n    }\n  }\n": typeof types.SetToolFavoriteDocument,
     "\n  mutation RecordToolPlacement($input: RecordToolPlacementInput!) {\n    recordToolPlacement(input: $input) {\n      ...PaletteItemFields\n    }\n  }\n": typeof types.RecordToolPlacementDocument,
+    "\n  query NodeMapping($document: JSON!, $nodeId: String!) {\n    nodeMapping(document: $document, nodeId: $nodeId) {\n      nodeId\n      inputs {\n        name\n        schema\n        required\n        default\n        description\n        binding\n        sourceType\n        targetType\n        verdict {\n          status\n          reason\n          path\n        }\n      }\n      upstream {\n        nodeId\n        nodeName\n        nodeType\n        fields {\n          ref\n          name\n          type\n          depth\n          description\n        }\n      }\n      problems {\n        path\n        message\n      }\n    }\n  }\n": typeof types.NodeMappingDocument,
+    "\n  query PreviewMapping($input: PreviewMappingInput!) {\n    previewMapping(input: $input) {\n      value\n      error\n      sampleSource\n      verdict {\n        status\n        reason\n        path\n      }\n    }\n  }\n": typeof types.PreviewMappingDocument,
+    "\n  query PanelValidation($document: JSON!) {\n    validateWorkflow(document: $document) {\n      valid\n      problems {\n        path\n        message\n      }\n    }\n  }\n": typeof types.PanelValidationDocument,
 };
 const documents: Documents = {
     "\n  query Viewer {\n    viewer {\n      id\n      name\n      email\n      role\n    }\n  }\n": types.ViewerDocument,
@@ -42,6 +45,9 @@ const documents: Documents = {
     "\n  mutation ExecuteWorkflow($id: ID!, $input: JSON!) {\n    executeWorkflow(id: $id, input: $input, wait: true) {\n      id\n      status\n      output\n      error\n      nodeRuns {\n        nodeId\n        status\n        output\n        error\n      }\n    }\n  }\n": types.ExecuteWorkflowDocument,
     "\n  mutation SetToolFavorite($input: SetToolFavoriteInput!) {\n    setToolFavorite(input: $input) {\n      ...PaletteItemFields\n    }\n  }\n": types.SetToolFavoriteDocument,
     "\n  mutation RecordToolPlacement($input: RecordToolPlacementInput!) {\n    recordToolPlacement(input: $input) {\n      ...PaletteItemFields\n    }\n  }\n": types.RecordToolPlacementDocument,
+    "\n  query NodeMapping($document: JSON!, $nodeId: String!) {\n    nodeMapping(document: $document, nodeId: $nodeId) {\n      nodeId\n      inputs {\n        name\n        schema\n        required\n        default\n        description\n        binding\n        sourceType\n        targetType\n        verdict {\n          status\n          reason\n          path\n        }\n      }\n      upstream {\n        nodeId\n        nodeName\n        nodeType\n        fields {\n          ref\n          name\n          type\n          depth\n          description\n        }\n      }\n      problems {\n        path\n        message\n      }\n    }\n  }\n": types.NodeMappingDocument,
+    "\n  query PreviewMapping($input: PreviewMappingInput!) {\n    previewMapping(input: $input) {\n      value\n      error\n      sampleSource\n      verdict {\n        status\n        reason\n        path\n      }\n    }\n  }\n": types.PreviewMappingDocument,
+    "\n  query PanelValidation($document: JSON!) {\n    validateWorkflow(document: $document) {\n      valid\n      problems {\n        path\n        message\n      }\n    }\n  }\n": types.PanelValidationDocument,
 };
 
 /**
@@ -110,6 +116,18 @@ export function graphql(source: "\n  mutation SetToolFavorite($input: SetToolFav
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation RecordToolPlacement($input: RecordToolPlacementInput!) {\n    recordToolPlacement(input: $input) {\n      ...PaletteItemFields\n    }\n  }\n"): (typeof documents)["\n  mutation RecordToolPlacement($input: RecordToolPlacementInput!) {\n    recordToolPlacement(input: $input) {\n      ...PaletteItemFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query NodeMapping($document: JSON!, $nodeId: String!) {\n    nodeMapping(document: $document, nodeId: $nodeId) {\n      nodeId\n      inputs {\n        name\n        schema\n        required\n        default\n        description\n        binding\n        sourceType\n        targetType\n        verdict {\n          status\n          reason\n          path\n        }\n      }\n      upstream {\n        nodeId\n        nodeName\n        nodeType\n        fields {\n          ref\n          name\n          type\n          depth\n          description\n        }\n      }\n      problems {\n        path\n        message\n      }\n    }\n  }\n"): (typeof documents)["\n  query NodeMapping($document: JSON!, $nodeId: String!) {\n    nodeMapping(document: $document, nodeId: $nodeId) {\n      nodeId\n      inputs {\n        name\n        schema\n        required\n        default\n        description\n        binding\n        sourceType\n        targetType\n        verdict {\n          status\n          reason\n          path\n        }\n      }\n      upstream {\n        nodeId\n        nodeName\n        nodeType\n        fields {\n          ref\n          name\n          type\n          depth\n          description\n        }\n      }\n      problems {\n        path\n        message\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query PreviewMapping($input: PreviewMappingInput!) {\n    previewMapping(input: $input) {\n      value\n      error\n      sampleSource\n      verdict {\n        status\n        reason\n        path\n      }\n    }\n  }\n"): (typeof documents)["\n  query PreviewMapping($input: PreviewMappingInput!) {\n    previewMapping(input: $input) {\n      value\n      error\n      sampleSource\n      verdict {\n        status\n        reason\n        path\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query PanelValidation($document: JSON!) {\n    validateWorkflow(document: $document) {\n      valid\n      problems {\n        path\n        message\n      }\n    }\n  }\n"): (typeof documents)["\n  query PanelValidation($document: JSON!) {\n    validateWorkflow(document: $document) {\n      valid\n      problems {\n        path\n        message\n      }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
