@@ -59,7 +59,6 @@ function focusables(root: HTMLElement): HTMLElement[] {
 export function MappingDialog({ document, nodeId, workflowId, onApply, onCancel }: MappingDialogProps) {
   const node = document.nodes.find((n) => n.id === nodeId);
   const [bindings, setBindings] = useState<Bindings>(() => bindingsOf(node));
-  const [target, setTarget] = useState<string | null>(null);
   const edited = useMemo(() => withBindings(document, nodeId, bindings), [document, nodeId, bindings]);
   const settled = useDebounced(edited);
   const [result] = useQuery({
@@ -68,6 +67,41 @@ export function MappingDialog({ document, nodeId, workflowId, onApply, onCancel 
     requestPolicy: "network-only",
   });
   const mapping = useLast(result.data?.nodeMapping);
+  return (
+    <MappingDialogView
+      nodeName={node?.name || nodeId}
+      nodeId={nodeId}
+      workflowId={workflowId}
+      mapping={mapping}
+      error={result.error && !mapping ? result.error.message : null}
+      bindings={bindings}
+      setBindings={setBindings}
+      edited={edited}
+      onApply={() => onApply(bindings)}
+      onCancel={onCancel}
+    />
+  );
+}
+
+export interface MappingDialogViewProps {
+  nodeName: string;
+  nodeId: string;
+  workflowId?: string;
+  /** The server's answer for the bindings last sent (undefined until the first one). */
+  mapping: Mapping | undefined;
+  error: string | null;
+  bindings: Bindings;
+  setBindings: (update: (prev: Bindings) => Bindings) => void;
+  /** The document with `bindings`, for the expression previews. */
+  edited: WorkflowDocument;
+  onApply: () => void;
+  onCancel: () => void;
+}
+
+/** The dialog itself, given the server's answer: what the tests drive directly. */
+export function MappingDialogView(props: MappingDialogViewProps) {
+  const { nodeName, nodeId, workflowId, mapping, error, bindings, setBindings, edited, onApply, onCancel } = props;
+  const [target, setTarget] = useState<string | null>(null);
   const inputs = mapping?.inputs ?? [];
   const activeTarget = target ?? inputs[0]?.name ?? null;
 
@@ -124,11 +158,11 @@ export function MappingDialog({ document, nodeId, workflowId, onApply, onCancel 
           Parameter mapping
         </h2>
         <p className="muted">
-          Inputs of <strong>{node?.name || nodeId}</strong> (<code>{nodeId}</code>). Pick an upstream field for the
+          Inputs of <strong>{nodeName}</strong> (<code>{nodeId}</code>). Pick an upstream field for the
           selected input, or drag it onto any input; the server checks every change.
         </p>
-        {result.error && !mapping && <p className="field-error">{result.error.message}</p>}
-        {!mapping && !result.error && <p className="muted">Loading the inputs…</p>}
+        {error && <p className="field-error">{error}</p>}
+        {!mapping && !error && <p className="muted">Loading the inputs…</p>}
         {mapping && (
           <div className="mapping-columns">
             <UpstreamTree upstream={mapping.upstream} target={activeTarget} onPick={(ref) => activeTarget && pick(activeTarget, ref)} />
@@ -171,7 +205,7 @@ export function MappingDialog({ document, nodeId, workflowId, onApply, onCancel 
           <button type="button" onClick={onCancel}>
             Cancel
           </button>
-          <button type="button" className="primary" onClick={() => onApply(bindings)}>
+          <button type="button" className="primary" onClick={onApply}>
             Apply
           </button>
         </div>
@@ -288,9 +322,14 @@ function InputEditor({ input, binding, isTarget, onTarget, onChange, onDropRef, 
           </span>
         )}
         <code className="input-type">{input.targetType}</code>
-        <button type="button" className="pick-target" aria-pressed={isTarget} onClick={onTarget}>
-          {isTarget ? "Picking fields" : "Pick a field"}
-          <span className="visually-hidden"> for {input.name}</span>
+        <button
+          type="button"
+          className="pick-target"
+          aria-pressed={isTarget}
+          aria-label={`Pick a field for ${input.name}`}
+          onClick={onTarget}
+        >
+          Pick a field
         </button>
       </div>
       {input.description && <p className="muted input-description">{input.description}</p>}
@@ -330,8 +369,8 @@ function InputEditor({ input, binding, isTarget, onTarget, onChange, onDropRef, 
           />
         )}
         {input.default !== null && input.default !== undefined && (
-          <button type="button" onClick={() => onChange({ value: input.default })}>
-            Use default<span className="visually-hidden"> for {input.name}</span>
+          <button type="button" aria-label={`Use default for ${input.name}`} onClick={() => onChange({ value: input.default })}>
+            Use default
           </button>
         )}
       </div>
