@@ -137,4 +137,15 @@ describe("node configuration panel", () => {
     await user.click(within(panel).getByRole("button", { name: "Save" }));
     expect(onSave.mock.calls[0]?.[0].inputs).toEqual({ name: { ref: "start.output.name" }, greeting: { value: "Hello" } });
   });
+
+  it("marks a required input that is not set yet without blocking Save: it may be mapped instead", async () => {
+    const user = userEvent.setup();
+    const { panel, onSave } = renderPanel("search");
+    const query = within(panel).getByRole("textbox", { name: /^query/ });
+    expect(query.closest(".form-group")?.querySelector(".required")).not.toBeNull();
+    await user.clear(query);
+    await user.click(within(panel).getByRole("button", { name: "Save" }));
+    expect(onSave).toHaveBeenCalledTimes(1);
+    expect(onSave.mock.calls[0]?.[0]).not.toHaveProperty("inputs");
+  });
 });

@@ -9,7 +9,7 @@ import { useMemo, useState } from "react";
 import { useQuery } from "urql";
 import Form from "@rjsf/core";
 import validator from "@rjsf/validator-ajv8";
-import type { RJSFSchema } from "@rjsf/utils";
+import type { ErrorTransformer, RJSFSchema } from "@rjsf/utils";
 import type { DocNode, WorkflowDocument } from "../editor/document";
 import { MappingDialog } from "../mapping/MappingDialog";
 import { bindingsOf, describeBinding, type Bindings } from "../mapping/model";
@@ -44,6 +44,13 @@ export interface NodeConfigPanelProps {
 }
 
 const FIELDS = { json: JsonField };
+
+/**
+ * A required input left empty here may still be mapped in the dialog, so the form marks it
+ * but does not block Save; the server's problem for it (`nodes[i].inputs.x`) shows inline.
+ */
+const keepMappableRequired: ErrorTransformer = (errors) =>
+  errors.filter((e) => !(e.name === "required" && /^\.?inputs(\.|$)/.test(e.property ?? "")));
 
 /** The parts of a node the panel edits; a moved node keeps the panel's draft. */
 function editedKey(node: DocNode): string {
@@ -160,6 +167,7 @@ function PanelBody({ document, nodeId, nodeTypes, tools, workflowId, onSave, onC
         liveValidate="onChange"
         showErrorList={false}
         extraErrors={placed.extraErrors}
+        transformErrors={keepMappableRequired}
         noHtml5Validate
         experimental_defaultFormStateBehavior={{ emptyObjectFields: "populateRequiredDefaults" }}
         onChange={(e) => setFormData(e.formData as PanelFormData)}
