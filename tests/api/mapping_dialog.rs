@@ -1,7 +1,11 @@
-//! The parameter mapping dialog's queries: the save-time checker per input (`nodeMapping`).
+//! The parameter mapping dialog's queries: the save-time checker per input (`nodeMapping`)
+//! and one binding through the run-time mapping engine (`previewMapping`).
 
-use crate::engine::{edge, transform};
+use crate::engine::{edge, run, save, transform};
 use crate::*;
+
+const PREVIEW: &str = "query($i: PreviewMappingInput!) { previewMapping(input: $i) {
+    value error sampleSource verdict { status reason path } } }";
 
 const NODE_MAPPING: &str = "query($d: JSON!, $n: String!) { nodeMapping(document: $d, nodeId: $n) {
     nodeId
@@ -167,5 +171,89 @@ on_both_databases! {
         assert_eq!(first_error(&body)["extensions"]["path"], "nodeId");
         let message = first_error(&body)["message"].as_str().unwrap();
         assert!(message.contains("ghost") && message.contains("`search`"), "{message}");
+    }
+
+    async fn an_expression_is_previewed_over_a_typed_sample_and_its_value_checked(app: TestApp) {
+        let doc = document(json!({ "query": { "expr": ".nodes.start.output.query | ascii_upcase" } }));
+        let sample = json!({ "start": { "query": "rust", "customer": { "name": "Ada" } } });
+        let before = app.row_counts().await;
+        let preview = app.admin_ok(PREVIEW, json!({ "i": {
+            "document": doc, "nodeId": "search", "sample": sample,
+            "binding": { "expr": ".nodes.start.output.query | ascii_upcase" } } })).await;
+        let preview = &preview["previewMapping"];
+        assert_eq!(preview["value"], "RUST", "{preview:#}");
+        assert_eq!(preview["error"], Value::Null);
+        assert_eq!(preview["sampleSource"], "USER_SAMPLE");
+        // The input is found by its current binding and the value checked against its schema.
+        assert_eq!(preview["verdict"]["status"], "OK");
+        assert_eq!(preview["verdict"]["path"], "nodes[1].inputs.query");
+
+        let wrong = app.admin_ok(PREVIEW, json!({ "i": {
+            "document": doc, "nodeId": "search", "sample": sample, "inputName": "count",
+            "binding": { "expr": ".nodes.start.output.customer" } } })).await;
+        let wrong = &wrong["previewMapping"];
+        assert_eq!(wrong["value"], json!({ "name": "Ada" }));
+        assert_eq!(wrong["verdict"]["status"], "ERROR");
+        assert!(wrong["verdict"]["reason"].as_str().unwrap().contains("integer"), "{wrong:#}");
+        assert_eq!(app.row_counts().await, before, "a preview writes nothing");
+    }
+
+    async fn a_template_reading_an_undefined_field_previews_the_engines_error(app: TestApp) {
+        let doc = document(json!({ "query": { "ref": "start.output.query" } }));
+        let preview = app.admin_ok(PREVIEW, json!({ "i": {
+            "document": doc, "nodeId": "search", "inputName": "query",
+            "sample": { "start": { "query": "rust" } },
+            "binding": { "template": "news about {{ start.output.topic }}" } } })).await;
+        let preview = &preview["previewMapping"];
+        assert_eq!(preview["value"], Value::Null);
+        let error = preview["error"].as_str().unwrap();
+        assert!(error.contains("node `search` input `query`") && error.contains("start.output.topic") && error.contains("undefined"), "{error}");
+        assert_eq!(preview["verdict"]["status"], "ERROR");
+        assert_eq!(preview["sampleSource"], "USER_SAMPLE");
+    }
+
+    async fn a_preview_reads_the_outputs_recorded_by_the_last_execution(app: TestApp) {
+        let nodes = vec![
+            json!({ "id": "start", "type": "trigger", "name": "Start", "config": { "kind": "manual" } }),
+            transform("total", "{ sum: (.items | map(.price) | add) }", json!({ "ref": "start.output" })),
+            transform("done", ".", json!({ "ref": "total.output.sum" })),
+        ];
+        let edges = vec![edge("start", "total"), edge("total", "done")];
+        let workflow = save(&app, nodes.clone(), edges.clone()).await;
+        let execution = run(&app, &workflow, json!({ "name": "Ada", "items": [{ "price": 2 }, { "price": 3 }] })).await;
+        assert_eq!(execution["status"], "SUCCEEDED", "{execution:#}");
+
+        let doc = json!({ "version": 1, "nodes": nodes, "edges": edges });
+        let preview = app.admin_ok(PREVIEW, json!({ "i": {
+            "document": doc, "nodeId": "done", "workflowId": workflow,
+            "binding": { "template": "{{ input.name }} pays {{ total.output.sum }}" } } })).await;
+        let preview = &preview["previewMapping"];
+        assert_eq!(preview["sampleSource"], "LAST_EXECUTION");
+        assert_eq!(preview["value"], "Ada pays 5", "{preview:#}");
+
+        // Without a sample or a workflow there is nothing to read.
+        let empty = app.admin_ok(PREVIEW, json!({ "i": {
+            "document": doc, "nodeId": "done", "binding": { "ref": "total.output.sum" } } })).await;
+        let empty = &empty["previewMapping"];
+        assert_eq!(empty["sampleSource"], "NONE");
+        assert!(empty["error"].as_str().unwrap().contains("`total` has no output"), "{empty:#}");
+    }
+
+    async fn another_users_workflow_is_not_found_for_a_preview(app: TestApp) {
+        let workflow = save(&app, vec![json!({ "id": "start", "type": "trigger", "name": "Start", "config": { "kind": "manual" } })], vec![]).await;
+        let bob = app.new_user("bob@example.com").await;
+        let body = app.gql(Some(&bob), PREVIEW, json!({ "i": {
+            "document": document(json!({})), "nodeId": "search", "workflowId": workflow,
+            "binding": { "ref": "start.output.query" } } })).await;
+        assert_eq!(error_code(&body), "NOT_FOUND", "{body:#}");
+        assert_eq!(first_error(&body)["extensions"]["path"], "input.workflowId");
+
+        let body = app.gql(Some(&bob), PREVIEW, json!({ "i": {
+            "document": document(json!({})), "nodeId": "ghost", "binding": { "value": 1 } } })).await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT");
+        assert_eq!(first_error(&body)["extensions"]["path"], "input.nodeId");
+        let body = app.gql(Some(&bob), PREVIEW, json!({ "i": {
+            "document": document(json!({})), "nodeId": "search", "binding": { "nope": 1 } } })).await;
+        assert_eq!(first_error(&body)["extensions"]["path"], "input.binding");
     }
 }

@@ -2,14 +2,15 @@
 //! and `previewMapping` (one binding through the run-time mapping engine). The logic lives in
 //! `domain::store::mapping_dialog`.
 
-use async_graphql::{Context, Enum, Json, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use domain::mapping::fields::OutputField as DomainField;
 use domain::mapping::inspect::{InputMapping as DomainInput, UpstreamOutput as DomainUpstream};
 use domain::store::mapping_dialog as store;
 use serde_json::Value;
 
 use super::context::{db, principal};
-use super::errors::ApiResult;
+use super::errors::{ApiError, ApiResult};
+use super::ids::{Kind, decode};
 use super::workflows::ValidationProblem;
 
 /// OK: the binding fits; ERROR: it does not (see reason); UNCHECKED: only the run can tell
@@ -134,6 +135,41 @@ pub struct NodeMapping {
     pub problems: Vec<ValidationProblem>,
 }
 
+#[derive(InputObject)]
+pub struct PreviewMappingInput {
+    pub document: Json<Value>,
+    pub node_id: String,
+    /// { ref } | { value } | { template } | { expr }
+    pub binding: Json<Value>,
+    /// { <nodeId>: <output>, ... } typed by the user.
+    pub sample: Option<Json<Value>>,
+    /// Use its last execution's recorded outputs when sample is null.
+    pub workflow_id: Option<ID>,
+    /// The input the binding is for, to check the value against its schema; when left out,
+    /// the node's input currently bound to exactly this binding.
+    pub input_name: Option<String>,
+}
+
+/// Where the preview's sample outputs came from.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "domain::store::mapping_dialog::SampleSource")]
+pub enum SampleSource {
+    UserSample,
+    LastExecution,
+    None,
+}
+
+#[derive(SimpleObject)]
+pub struct MappingPreview {
+    /// The evaluated value (null on error).
+    pub value: Option<Json<Value>>,
+    /// The mapping engine's error message, as a run would report it.
+    pub error: Option<String>,
+    pub sample_source: SampleSource,
+    /// The value validated against the input's schema when the input is known.
+    pub verdict: MappingVerdict,
+}
+
 #[derive(Default)]
 pub struct MappingQuery;
 
@@ -172,6 +208,53 @@ impl MappingQuery {
                     message: p.message,
                 })
                 .collect(),
+        })
+    }
+
+    /// Evaluates one binding (value/ref/template/expr) for node `nodeId` with the server's
+    /// mapping engine (same limits as a run) against sample upstream outputs: `sample` (a
+    /// JSON object { <nodeId>: <output>, ... } typed by the user) if given, else the node
+    /// outputs recorded by the last execution of `workflowId` (if given and visible), else
+    /// empty. Writes nothing.
+    async fn preview_mapping(
+        &self,
+        ctx: &Context<'_>,
+        input: PreviewMappingInput,
+    ) -> ApiResult<MappingPreview> {
+        let principal = principal(ctx)?;
+        let workflow_id = input
+            .workflow_id
+            .map(|id| decode("input.workflowId", Kind::Workflow, &id))
+            .transpose()?;
+        let request = store::PreviewRequest {
+            document: input.document.0,
+            node_id: input.node_id,
+            input_name: input.input_name,
+            binding: input.binding.0,
+            sample: input.sample.map(|s| s.0),
+            workflow_id,
+        };
+        let preview = store::preview_mapping(db(ctx), principal, request)
+            .await
+            .map_err(|e| {
+                // The only `NOT_FOUND` here is the workflow whose execution was asked for.
+                let not_found = matches!(e, domain::DomainError::NotFound { .. });
+                let error = ApiError::from(e);
+                if not_found {
+                    error.at_path("input.workflowId")
+                } else {
+                    error
+                }
+            })?;
+        Ok(MappingPreview {
+            value: preview.value.map(Json),
+            error: preview.error,
+            sample_source: preview.sample_source.into(),
+            verdict: MappingVerdict {
+                status: preview.verdict.into(),
+                reason: preview.reason,
+                path: preview.path,
+            },
         })
     }
 }

@@ -98,19 +98,33 @@ pub fn resolve_inputs_with(
             input: name.clone(),
             problem,
         };
-        let value = match binding {
-            InputBinding::Value(value) => value.clone(),
-            InputBinding::Ref(reference) => follow(reference, ctx).map_err(fail)?.clone(),
-            InputBinding::Template(text) => {
-                Value::String(render(text, ctx).map_err(|e| fail(MappingProblem::Template(e)))?)
-            }
-            InputBinding::Expr(source) => {
-                evaluate(source, ctx, programs).map_err(|e| fail(MappingProblem::Expr(e)))?
-            }
-        };
+        let value = resolve_binding(binding, ctx, programs).map_err(fail)?;
         resolved.insert(name.clone(), value);
     }
     Ok(resolved)
+}
+
+/// Resolves one binding against `ctx`, as [`resolve_inputs_with`] does each of a node's;
+/// the mapping dialog's preview evaluates a binding this way, with a run's limits.
+///
+/// # Errors
+///
+/// Why the binding cannot be resolved.
+pub fn resolve_binding(
+    binding: &InputBinding,
+    ctx: &RunContext,
+    programs: &ProgramCache,
+) -> Result<Value, MappingProblem> {
+    Ok(match binding {
+        InputBinding::Value(value) => value.clone(),
+        InputBinding::Ref(reference) => follow(reference, ctx)?.clone(),
+        InputBinding::Template(text) => {
+            Value::String(render(text, ctx).map_err(MappingProblem::Template)?)
+        }
+        InputBinding::Expr(source) => {
+            evaluate(source, ctx, programs).map_err(MappingProblem::Expr)?
+        }
+    })
 }
 
 fn follow<'c>(reference: &OutputRef, ctx: &'c RunContext) -> Result<&'c Value, MappingProblem> {

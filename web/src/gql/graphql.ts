@@ -31,10 +31,18 @@ export type MappingVerdictStatus =
   | 'UNCHECKED';
 
 export type PreviewMappingInput = {
+  /** { ref } | { value } | { template } | { expr } */
   binding: unknown;
   document: unknown;
+  /**
+   * The input the binding is for, to check the value against its schema; when left out,
+   * the node's input currently bound to exactly this binding.
+   */
+  inputName?: string | null | undefined;
   nodeId: string;
+  /** { <nodeId>: <output>, ... } typed by the user. */
   sample?: unknown;
+  /** Use its last execution's recorded outputs when sample is null. */
   workflowId?: string | null | undefined;
 };
 
@@ -43,6 +51,7 @@ export type RecordToolPlacementInput = {
   toolId?: string | null | undefined;
 };
 
+/** Where the preview's sample outputs came from. */
 export type SampleSource =
   | 'LAST_EXECUTION'
   | 'NONE'
