@@ -4,6 +4,7 @@ mod auth;
 mod code_tools;
 mod crash;
 mod credentials;
+mod data_security;
 mod databases;
 mod engine;
 mod engine_http;
