@@ -1,0 +1,3 @@
+export default function EditorPage() {
+  return <main className="page">Editor</main>;
+}
