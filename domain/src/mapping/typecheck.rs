@@ -58,6 +58,7 @@ struct NodeCheck<'d, 'e> {
 
 impl<'d> NodeCheck<'d, '_> {
     fn run(mut self) {
+        self.check_config_expr();
         let schema = self.doc.input_schema(self.node);
         for (name, binding) in self.node.inputs() {
             let at = format!("nodes[{}].inputs.{name}", self.index);
@@ -114,6 +115,27 @@ impl<'d> NodeCheck<'d, '_> {
                     );
                 }
             }
+        }
+    }
+
+    /// `condition` and `data-transform` run `config.expr`: it must compile at save, not first
+    /// fail (or be found too large) when the workflow runs.
+    fn check_config_expr(&mut self) {
+        if !matches!(self.node.node_type(), "condition" | "data-transform") {
+            return;
+        }
+        let Some(source) = self.node.config().get("expr").and_then(Value::as_str) else {
+            return;
+        };
+        if let Err(error) = JqProgram::compile(source) {
+            self.push(
+                format!("nodes[{}].config.expr", self.index),
+                Code::InvalidExpr,
+                format!(
+                    "node `{}`: config.expr does not compile: {error}",
+                    self.node.id()
+                ),
+            );
         }
     }
 
