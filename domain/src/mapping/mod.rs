@@ -4,6 +4,8 @@
 
 pub mod bounds;
 pub mod expr;
+pub mod fields;
+pub mod inspect;
 pub mod resolve;
 mod sizes;
 pub mod template;
