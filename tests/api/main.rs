@@ -7,6 +7,7 @@ mod credentials;
 mod databases;
 mod engine;
 mod engine_http;
+mod error_detail;
 mod health;
 mod history;
 mod incoming_hooks;
