@@ -13,6 +13,8 @@ mod history;
 mod incoming_hooks;
 mod limits;
 mod mapping;
+mod mapping_dialog;
+mod palette;
 mod restart;
 mod schema;
 mod sharing;

@@ -8,8 +8,10 @@ pub mod executions;
 pub mod hook_triggers;
 pub mod ids;
 pub mod loaders;
+pub mod mapping;
 pub mod node;
 pub mod node_types;
+pub mod palette;
 pub mod relay;
 pub mod stats;
 pub mod subscriptions;
@@ -44,6 +46,7 @@ pub struct Query(
     databases::DatabasesQuery,
     webhooks::WebhookQuery,
     stats::StatsQuery,
+    mapping::MappingQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -58,6 +61,7 @@ pub struct Mutation(
     databases::DatabasesMutation,
     webhooks::WebhookMutation,
     hook_triggers::HookTriggerMutation,
+    palette::PaletteMutation,
 );
 
 pub type WeftSchema = Schema<Query, Mutation, subscriptions::Subscription>;
