@@ -14,6 +14,7 @@ pub mod http;
 pub mod metrics;
 pub mod rotate_key;
 pub mod seed;
+pub mod studio;
 
 pub use app::Application;
 pub use config::Config;

@@ -15,6 +15,7 @@ mod mapping;
 mod restart;
 mod schema;
 mod sharing;
+mod studio;
 mod subscriptions;
 mod templates;
 mod tool_runs;

@@ -107,6 +107,12 @@ export const EditorQuery = graphql(`
         }
       }
     }
+  }
+`);
+
+/** Separate from the editor's query, so the editor works even if this part fails. */
+export const PaletteRefsQuery = graphql(`
+  query PaletteRefs {
     viewer {
       id
       favoriteTools {
