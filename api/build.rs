@@ -24,7 +24,8 @@ const WATCHED: &[&str] = &[
 const LOCK_MARKER: &str = "node_modules/.weft-lockfile-hash";
 
 fn main() {
-    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let web = manifest.join("../web");
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("web");
     for path in WATCHED {
@@ -39,7 +40,10 @@ fn main() {
 
 fn require_node(npm: &str) {
     let node = Command::new("node").arg("--version").output();
-    let npm_ok = Command::new(npm).arg("--version").output().is_ok_and(|o| o.status.success());
+    let npm_ok = Command::new(npm)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     match node {
         Ok(o) if o.status.success() && npm_ok => {}
         _ => fail(
@@ -72,7 +76,9 @@ fn install_if_needed(npm: &str, web: &Path) {
         .unwrap_or_else(|e| fail(&format!("could not start `npm ci` in web/: {e}")));
     check("npm ci (in web/)", &output);
     if let Err(e) = fs::write(web.join(LOCK_MARKER), &wanted) {
-        println!("cargo::warning=could not record the installed lockfile ({e}); the next build runs npm ci again");
+        println!(
+            "cargo::warning=could not record the installed lockfile ({e}); the next build runs npm ci again"
+        );
     }
 }
 
@@ -83,10 +89,17 @@ fn build(web: &Path, out: &Path) {
         .env("WEFT_WEB_OUT_DIR", out)
         .current_dir(web)
         .output()
-        .unwrap_or_else(|e| fail(&format!("could not start the web build (vite) in web/: {e}")));
+        .unwrap_or_else(|e| {
+            fail(&format!(
+                "could not start the web build (vite) in web/: {e}"
+            ))
+        });
     check("vite build (in web/)", &output);
     if !out.join("index.html").is_file() {
-        fail(&format!("the web build wrote no index.html into {}", out.display()));
+        fail(&format!(
+            "the web build wrote no index.html into {}",
+            out.display()
+        ));
     }
 }
 

@@ -17,8 +17,6 @@ pub const TABLES: &[&str] = &[
     "custom_tools",
     "tool_versions",
     "tool_execution_logs",
-    "api_connectors",
-    "code_snippets",
     "credentials",
     "database_connections",
     "database_queries",
@@ -31,7 +29,6 @@ pub const TABLES: &[&str] = &[
     "node_executions",
     "execution_events",
     "templates",
-    "jobs",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

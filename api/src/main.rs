@@ -28,64 +28,6 @@ enum Command {
         #[arg(long, env = "WEFT_NEW_MASTER_KEY", hide_env_values = true)]
         new_key: Option<String>,
     },
-    /// Measure the engine and the GraphQL path (results go in the README).
-    Bench {
-        #[arg(long, default_value_t = 1000)]
-        iterations: usize,
-        #[arg(long, default_value_t = 32)]
-        concurrency: usize,
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-    },
-    /// Measure code tools in the sandbox, cold and warm (results go in the README).
-    BenchSandbox {
-        #[arg(long, default_value_t = 2000)]
-        iterations: usize,
-        #[arg(long, default_value_t = 20)]
-        cold_starts: usize,
-    },
-    /// Fill the database (WEFT_DATABASE_URL or the default SQLite file) with synthetic
-    /// execution history.
-    Seed {
-        #[arg(long)]
-        executions: usize,
-        #[arg(long, default_value_t = 100)]
-        workflows: usize,
-    },
-    /// Measure history queries over GraphQL against a seeded database (results go in the
-    /// README).
-    BenchHistory {
-        #[arg(long, default_value_t = 200)]
-        iterations: usize,
-    },
-    /// Measure live event latency, commit to WebSocket frame, with 1 and 1,000 subscribers
-    /// (results go in the README).
-    BenchEvents {
-        /// Measured workflow runs per subscriber count.
-        #[arg(long, default_value_t = 50)]
-        runs: usize,
-        /// Subscriber counts, comma-separated.
-        #[arg(long, value_delimiter = ',', default_value = "1,1000")]
-        subscribers: Vec<usize>,
-    },
-    /// Measure per-query overhead of database queries against the raw drivers (results go
-    /// in the README).
-    BenchDb {
-        #[arg(long, default_value_t = 2000)]
-        iterations: usize,
-        #[arg(
-            long,
-            env = "WEFT_BENCH_POSTGRES_URL",
-            default_value = "postgres://postgres@127.0.0.1:5432/test"
-        )]
-        postgres_url: String,
-        #[arg(
-            long,
-            env = "WEFT_BENCH_MYSQL_URL",
-            default_value = "mysql://root@127.0.0.1:3306/test"
-        )]
-        mysql_url: String,
-    },
 }
 
 #[tokio::main]
@@ -117,86 +59,16 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", weft::rotate_key::instructions(&report));
             Ok(())
         }
-        Command::Seed {
-            executions,
-            workflows,
-        } => seed(executions, workflows).await,
-        Command::BenchEvents { runs, subscribers } => {
-            weft::bench_events::run(weft::bench_events::Options { runs, subscribers }).await
-        }
-        Command::BenchSandbox {
-            iterations,
-            cold_starts,
-        } => {
-            weft::bench_sandbox::run(weft::bench_sandbox::Options {
-                iterations,
-                cold_starts,
-            })
-            .await
-        }
-        Command::BenchDb {
-            iterations,
-            postgres_url,
-            mysql_url,
-        } => {
-            weft::bench_db::run(weft::bench_db::Options {
-                iterations,
-                postgres_url,
-                mysql_url,
-            })
-            .await
-        }
-        Command::BenchHistory { iterations } => {
-            weft::bench_history::run(weft::bench_history::Options { iterations }).await
-        }
-        Command::Bench {
-            iterations,
-            concurrency,
-            seconds,
-        } => {
-            weft::bench::run(weft::bench::BenchOptions {
-                iterations,
-                concurrency,
-                throughput_secs: seconds,
-            })
-            .await
-        }
     }
-}
-
-async fn seed(executions: usize, workflows: usize) -> anyhow::Result<()> {
-    let config = Config::from_env()?;
-    let (db, url) = weft::app::open_database(&config).await?;
-    let report = weft::seed::seed(
-        &db,
-        weft::seed::SeedOptions {
-            executions,
-            workflows,
-        },
-    )
-    .await?;
-    println!(
-        "seeded {} executions ({} node runs) over {} workflows into {} in {:.1} s",
-        report.executions,
-        report.node_runs,
-        report.workflow_ids.len(),
-        weft::config::redact_url(&url),
-        report.elapsed.as_secs_f64()
-    );
-    if let Some(token) = report.generated_admin_token {
-        println!(
-            "The database was empty: an administrator was created. Its API token is shown once:"
-        );
-        println!("    {token}");
-    }
-    Ok(())
 }
 
 async fn serve() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     let app = Application::build(config).await?;
     let addr = app.local_addr();
-    println!("weft listening on http://{addr} (GraphiQL at http://{addr}/graphql)");
+    println!(
+        "weft listening on http://{addr}: the studio at http://{addr}/, GraphiQL at http://{addr}/graphql"
+    );
     println!("database: {}", app.database_url());
     if let Some(token) = app.generated_admin_token() {
         println!();

@@ -58,7 +58,11 @@ async fn asset(Path(path): Path<String>) -> Response {
 fn page(name: &str) -> Response {
     match Built::get(name) {
         Some(file) => file_response(name, file.data.into_owned(), REVALIDATE),
-        None => (StatusCode::INTERNAL_SERVER_ERROR, "the studio was not built into this binary").into_response(),
+        None => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the studio was not built into this binary",
+        )
+            .into_response(),
     }
 }
 
@@ -68,7 +72,10 @@ fn file_response(name: &str, body: Vec<u8>, cache: &'static str) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 

@@ -27,8 +27,6 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     Users,
-    #[sea_orm(has_many = "super::api_connectors::Entity")]
-    ApiConnectors,
     #[sea_orm(has_many = "super::database_connections::Entity")]
     DatabaseConnections,
 }
@@ -36,12 +34,6 @@ pub enum Relation {
 impl Related<super::users::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Users.def()
-    }
-}
-
-impl Related<super::api_connectors::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::ApiConnectors.def()
     }
 }
 

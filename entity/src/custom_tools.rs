@@ -36,10 +36,6 @@ pub enum Relation {
     ToolVersions,
     #[sea_orm(has_many = "super::tool_execution_logs::Entity")]
     ToolExecutionLogs,
-    #[sea_orm(has_many = "super::api_connectors::Entity")]
-    ApiConnectors,
-    #[sea_orm(has_many = "super::code_snippets::Entity")]
-    CodeSnippets,
     #[sea_orm(has_many = "super::database_queries::Entity")]
     DatabaseQueries,
     #[sea_orm(has_many = "super::webhooks::Entity")]
@@ -61,18 +57,6 @@ impl Related<super::tool_versions::Entity> for Entity {
 impl Related<super::tool_execution_logs::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::ToolExecutionLogs.def()
-    }
-}
-
-impl Related<super::api_connectors::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::ApiConnectors.def()
-    }
-}
-
-impl Related<super::code_snippets::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::CodeSnippets.def()
     }
 }
 

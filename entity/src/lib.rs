@@ -3,15 +3,12 @@
 //! Ids are application-generated UUIDv7 strings, so no primary key auto-increments.
 //! The schema itself is owned by the `migration` crate; keep both in sync.
 
-pub mod api_connectors;
 pub mod api_keys;
-pub mod code_snippets;
 pub mod credentials;
 pub mod custom_tools;
 pub mod database_connections;
 pub mod database_queries;
 pub mod execution_events;
-pub mod jobs;
 pub mod node_executions;
 pub mod templates;
 pub mod tool_execution_logs;
@@ -25,15 +22,12 @@ pub mod workflow_versions;
 pub mod workflows;
 
 pub mod prelude {
-    pub use super::api_connectors::Entity as ApiConnectors;
     pub use super::api_keys::Entity as ApiKeys;
-    pub use super::code_snippets::Entity as CodeSnippets;
     pub use super::credentials::Entity as Credentials;
     pub use super::custom_tools::Entity as CustomTools;
     pub use super::database_connections::Entity as DatabaseConnections;
     pub use super::database_queries::Entity as DatabaseQueries;
     pub use super::execution_events::Entity as ExecutionEvents;
-    pub use super::jobs::Entity as Jobs;
     pub use super::node_executions::Entity as NodeExecutions;
     pub use super::templates::Entity as Templates;
     pub use super::tool_execution_logs::Entity as ToolExecutionLogs;

@@ -11,6 +11,7 @@ mod m20261126_000003_create_workflow_tables;
 mod m20261126_000004_history_indexes;
 mod m20261126_000006_webhook_triggers;
 mod m20261126_000007_webhook_delivery;
+mod m20261202_000001_drop_unused_tables;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_history_indexes::Migration),
             Box::new(m20261126_000006_webhook_triggers::Migration),
             Box::new(m20261126_000007_webhook_delivery::Migration),
+            Box::new(m20261202_000001_drop_unused_tables::Migration),
         ]
     }
 }

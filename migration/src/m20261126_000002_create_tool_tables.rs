@@ -143,7 +143,7 @@ async fn create_tool_execution_logs(m: &SchemaManager<'_>, t: Types) -> Result<(
     Ok(())
 }
 
-async fn create_api_connectors(m: &SchemaManager<'_>, t: Types) -> Result<(), DbErr> {
+pub(crate) async fn create_api_connectors(m: &SchemaManager<'_>, t: Types) -> Result<(), DbErr> {
     m.create_table(
         Table::create()
             .table("api_connectors")
@@ -179,7 +179,7 @@ async fn create_api_connectors(m: &SchemaManager<'_>, t: Types) -> Result<(), Db
     Ok(())
 }
 
-async fn create_code_snippets(m: &SchemaManager<'_>, t: Types) -> Result<(), DbErr> {
+pub(crate) async fn create_code_snippets(m: &SchemaManager<'_>, t: Types) -> Result<(), DbErr> {
     m.create_table(
         Table::create()
             .table("code_snippets")

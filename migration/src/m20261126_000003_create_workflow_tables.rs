@@ -257,7 +257,7 @@ async fn create_templates(m: &SchemaManager<'_>, t: Types) -> Result<(), DbErr> 
     Ok(())
 }
 
-async fn create_jobs(m: &SchemaManager<'_>, t: Types) -> Result<(), DbErr> {
+pub(crate) async fn create_jobs(m: &SchemaManager<'_>, t: Types) -> Result<(), DbErr> {
     m.create_table(
         Table::create()
             .table("jobs")

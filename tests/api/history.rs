@@ -353,7 +353,7 @@ on_both_databases! {
 
     async fn a_text_search_that_spends_its_scan_budget_says_where_to_go_on(app: TestApp) {
         let budget = domain::store::executions::TEXT_SCAN_BUDGET as usize;
-        weft::seed::seed(&app.db, weft::seed::SeedOptions { executions: budget + 100, workflows: 1 }).await.unwrap();
+        weft_bench::seed::seed(&app.db, weft_bench::seed::SeedOptions { executions: budget + 100, workflows: 1 }).await.unwrap();
         // The seed numbers orders from the oldest: this one lies beyond the budget.
         let token = app.admin_token.clone();
         let first = app.as_ok(&token, LIST, json!({ "first": 20, "text": "ord-0000005" })).await;

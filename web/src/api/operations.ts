@@ -92,7 +92,13 @@ export const EditorQuery = graphql(`
       configSchema
       handles
     }
-    tools(first: 100) {
+  }
+`);
+
+/** One page of the caller's tools for the palette (pages keep each query under the complexity limit). */
+export const PaletteToolsQuery = graphql(`
+  query PaletteTools($after: String) {
+    tools(first: 50, after: $after) {
       edges {
         node {
           id
@@ -105,6 +111,10 @@ export const EditorQuery = graphql(`
           inputSchema
           outputSchema
         }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
       }
     }
   }

@@ -9,7 +9,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useParams } from "react-router-dom";
-import { useClient, useMutation, useQuery } from "urql";
+import { CombinedError, useClient, useMutation, useQuery } from "urql";
 import {
   applyEdgeChanges,
   applyNodeChanges,
@@ -56,6 +56,7 @@ import {
   type WorkflowDocument,
 } from "./document";
 import { clearDraft, readDraft, writeDraft } from "./drafts";
+import { loadAllTools, type PaletteTool } from "./loadTools";
 import { push, redo, start, undo, type History } from "./history";
 import { autoLayout, NODE_HEIGHT, NODE_WIDTH } from "./layout";
 import { NodeLooks, type NodeLook } from "./nodeLooks";
@@ -69,10 +70,21 @@ export default function EditorPage() {
   const { id = "" } = useParams();
   const [generation, setGeneration] = useState(0);
   const [{ data, error }, refetch] = useQuery({ query: EditorQuery, variables: { id }, requestPolicy: "network-only" });
-  useRefetchOnReconnect(() => refetch({ requestPolicy: "network-only" }));
+  const client = useClient();
+  const [tools, setTools] = useState<PaletteTool[] | null>(null);
+  const [toolsError, setToolsError] = useState<CombinedError | null>(null);
+  const loadTools = useCallback(() => {
+    loadAllTools(client).then(setTools, (e: unknown) => e instanceof CombinedError && setToolsError(e));
+  }, [client]);
+  useEffect(loadTools, [loadTools]);
+  useRefetchOnReconnect(() => {
+    refetch({ requestPolicy: "network-only" });
+    loadTools();
+  });
 
-  if (error && !data) {
-    const read = apiError(error);
+  const failure = (error && !data) || (toolsError && !tools) ? (error ?? toolsError) : null;
+  if (failure) {
+    const read = apiError(failure);
     return (
       <main className="page">
         <h1>Workflow</h1>
@@ -82,12 +94,13 @@ export default function EditorPage() {
       </main>
     );
   }
-  if (!data) return <p className="loading">Loading the workflow…</p>;
+  if (!data || !tools) return <p className="loading">Loading the workflow…</p>;
   return (
     <ReactFlowProvider>
       <Editor
         key={`${data.workflow.id}:${generation}`}
         data={data}
+        tools={tools}
         onReload={() => {
           refetch({ requestPolicy: "network-only" });
           setGeneration((g) => g + 1);
@@ -101,14 +114,13 @@ interface Snapshot {
   doc: WorkflowDocument;
 }
 
-function Editor({ data, onReload }: { data: EditorQueryResult; onReload: () => void }) {
+function Editor({ data, tools, onReload }: { data: EditorQueryResult; tools: PaletteTool[]; onReload: () => void }) {
   const workflow = data.workflow;
   const client = useClient();
   const flow = useReactFlow<WeftNode, WeftEdge>();
   const canvasRef = useRef<HTMLDivElement>(null);
 
   // ---- what the palette and canvas know about node types and tools
-  const tools = useMemo(() => data.tools.edges.map((e) => e.node), [data.tools]);
   const entries = useMemo(() => paletteEntries(data.nodeTypes, tools), [data.nodeTypes, tools]);
   const looks = useMemo(() => {
     const map = new Map<string, NodeLook>();

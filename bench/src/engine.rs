@@ -1,4 +1,4 @@
-//! `weft bench`: the numbers in the README. Starts Weft in-process on a fresh database
+//! `weft-bench engine`: the numbers in the README. Starts Weft in-process on a fresh database
 //! (SQLite in a temporary directory, or `WEFT_BENCH_DATABASE_URL`) and measures the engine
 //! and the GraphQL path against DESIGN.md's targets.
 
@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use crate::{Application, Config};
+use weft::{Application, Config};
+
+use crate::client::GraphqlClient;
 
 pub struct BenchOptions {
     pub iterations: usize,
@@ -43,29 +45,16 @@ fn chain(n: usize) -> Value {
     json!({ "version": 1, "nodes": nodes, "edges": edges })
 }
 
+/// The GraphQL client with the administrator's token.
 struct Client {
-    http: reqwest::Client,
-    url: String,
+    graphql: GraphqlClient,
     token: String,
 }
 
 impl Client {
     async fn gql(&self, query: &str, variables: Value) -> anyhow::Result<Value> {
-        let body: Value = self
-            .http
-            .post(&self.url)
-            .bearer_auth(&self.token)
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await?
-            .json()
-            .await?;
-        if let Some(errors) = body.get("errors") {
-            anyhow::bail!("GraphQL errors: {errors}");
-        }
-        Ok(body["data"].clone())
+        self.graphql.gql(&self.token, query, &variables).await
     }
-
     async fn create(&self, name: &str, document: Value) -> anyhow::Result<String> {
         let data = self
             .gql(
@@ -111,7 +100,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     let engine = app.engine().clone();
     let db = app.db().clone();
-    let url = format!("http://{}/graphql", app.local_addr());
+    let base = format!("http://{}", app.local_addr());
     let backend = if database_url.is_some() {
         "PostgreSQL"
     } else {
@@ -119,8 +108,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
     };
     tokio::spawn(app.run_until(std::future::pending()));
     let client = Client {
-        http: reqwest::Client::new(),
-        url,
+        graphql: GraphqlClient::new(&base),
         token: token.clone(),
     };
     let admin = domain::auth::authenticate(&db, &token)
@@ -128,7 +116,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
 
     println!(
-        "weft bench on {backend} ({} iterations, {} concurrent, {} s throughput)",
+        "weft-bench engine on {backend} ({} iterations, {} concurrent, {} s throughput)",
         options.iterations, options.concurrency, options.throughput_secs
     );
     println!();
@@ -229,6 +217,6 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
 
 /// The row id inside a global ID.
 fn ids(global: &str) -> anyhow::Result<String> {
-    crate::graphql::ids::decode("id", crate::graphql::ids::Kind::Workflow, global)
+    weft::graphql::ids::decode("id", weft::graphql::ids::Kind::Workflow, global)
         .map_err(|_| anyhow::anyhow!("bad id {global}"))
 }

@@ -1,4 +1,4 @@
-//! `weft bench-sandbox`: latency of code tools in the sandbox, cold and warm, for a trivial
+//! `weft-bench sandbox`: latency of code tools in the sandbox, cold and warm, for a trivial
 //! JavaScript tool and a trivial raw WebAssembly tool. The numbers go in the README against
 //! DESIGN.md's targets (JavaScript warm p50 ≤ 100 µs, cold p50 ≤ 2 ms).
 //!
@@ -15,7 +15,7 @@ use domain::sandbox::{Limits, Program, Sandbox, SandboxOptions};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-/// Options of `weft bench-sandbox`.
+/// Options of `weft-bench sandbox`.
 pub struct Options {
     /// Timed warm runs per program (after a tenth as many untimed).
     pub iterations: usize,

@@ -1,4 +1,4 @@
-//! `weft bench-db`: the per-query overhead of [`DbPools::run`] against the raw driver, for
+//! `weft-bench db`: the per-query overhead of [`DbPools::run`] against the raw driver, for
 //! a trivial parameterized SELECT, one query at a time on a warm pool. The numbers go in
 //! the README ("Database queries").
 //!
@@ -18,7 +18,7 @@ use sea_orm::sqlx::{self, Row};
 use serde_json::{Map, json};
 use tokio_util::sync::CancellationToken;
 
-/// Options of `weft bench-db`.
+/// Options of `weft-bench db`.
 pub struct Options {
     /// Timed queries per row (after a warm-up of a tenth as many).
     pub iterations: usize,

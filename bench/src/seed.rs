@@ -1,4 +1,4 @@
-//! `weft seed`: fills a database with synthetic execution history, for benchmarks and for
+//! `weft-bench seed`: fills a database with synthetic execution history, for benchmarks and for
 //! trying the history UI on realistic volumes.
 //!
 //! Rows are generated deterministically (a fixed PRNG seed) and oldest first, so the UUIDv7
@@ -26,7 +26,7 @@ const ROWS_PER_STATEMENT: usize = 1_000;
 /// How far back the synthetic history reaches.
 pub const SEED_HISTORY_DAYS: i64 = 90;
 
-/// What `weft seed` creates.
+/// What `weft-bench seed` creates.
 pub struct SeedOptions {
     /// Finished executions, each with three node runs.
     pub executions: usize,
@@ -147,7 +147,7 @@ async fn create_workflows(
             id: Set(id.clone()),
             owner_id: Set(owner_id.to_owned()),
             name: Set(format!("Seeded workflow {}", i + 1)),
-            description: Set("synthetic history from `weft seed`".into()),
+            description: Set("synthetic history from `weft-bench seed`".into()),
             document: Set(document.clone()),
             version: Set(1),
             created_at: Set(now),

@@ -1,4 +1,4 @@
-//! `weft bench-events`: latency of live execution events from commit to WebSocket frame,
+//! `weft-bench events`: latency of live execution events from commit to WebSocket frame,
 //! with 1 and with 1,000 subscribers (the README's numbers). Starts Weft in-process on a
 //! temporary SQLite database and subscribes over real `graphql-transport-ws` connections.
 //!
@@ -20,8 +20,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::graphql::ids::{Kind, encode};
-use crate::{Application, Config};
+use weft::graphql::ids::{Kind, encode};
+use weft::{Application, Config};
 
 pub struct Options {
     /// Workflow runs measured per subscriber count.
@@ -264,7 +264,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let bare_url = bare::serve(engine.clone()).await?;
 
     println!(
-        "weft bench-events on SQLite: {} measured runs of a 4-node workflow (10 events each) per row, one run at a time",
+        "weft-bench events on SQLite: {} measured runs of a 4-node workflow (10 events each) per row, one run at a time",
         options.runs
     );
     println!();
@@ -319,7 +319,7 @@ mod bare {
     use tokio_tungstenite::tungstenite::http::HeaderValue;
     use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-    use crate::graphql::ids::{Kind, encode};
+    use weft::graphql::ids::{Kind, encode};
 
     pub async fn serve(engine: Engine) -> anyhow::Result<String> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;

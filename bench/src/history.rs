@@ -1,5 +1,5 @@
-//! `weft bench-history`: history queries through the real GraphQL HTTP path against a
-//! seeded database (`weft seed`), as an administrator and as users who see only part of
+//! `weft-bench history`: history queries through the real GraphQL HTTP path against a
+//! seeded database (`weft-bench seed`), as an administrator and as users who see only part of
 //! the history. The numbers go in the README against DESIGN.md's target (p99 ≤ 20 ms).
 //!
 //! It serves the database named by `WEFT_DATABASE_URL` (or the default SQLite file) on
@@ -17,10 +17,12 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use crate::graphql::ids::{Kind, encode};
-use crate::{Application, Config};
+use weft::graphql::ids::{Kind, encode};
+use weft::{Application, Config};
 
-/// Options of `weft bench-history`.
+use crate::client::GraphqlClient;
+
+/// Options of `weft-bench history`.
 pub struct Options {
     /// Timed requests per query (after a warm-up of a tenth as many).
     pub iterations: usize,
@@ -38,49 +40,16 @@ const LIST: &str = "query($first: Int, $after: String, $status: ExecutionStatus,
 const STATS: &str = "query($id: ID!) { workflowStats(workflowId: $id) {
     runs successRate durationP50Ms durationP95Ms nodes { nodeId runs failures durationP95Ms } } }";
 
-struct Client {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Client {
-    async fn gql(&self, token: &str, query: &str, variables: &Value) -> anyhow::Result<Value> {
-        let body: Value = self
-            .http
-            .post(format!("{}/graphql", self.base))
-            .bearer_auth(token)
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await?
-            .json()
-            .await?;
-        if let Some(errors) = body.get("errors") {
-            anyhow::bail!("GraphQL errors: {errors}");
-        }
-        Ok(body["data"].clone())
-    }
-
-    /// p50 and p99 of `iterations` sequential requests, and the last response.
-    async fn measure(
-        &self,
-        token: &str,
-        query: &str,
-        variables: &Value,
-        iterations: usize,
-    ) -> anyhow::Result<(Duration, Duration, Value)> {
-        for _ in 0..(iterations / 10).max(3) {
-            self.gql(token, query, variables).await?;
-        }
-        let mut times = Vec::with_capacity(iterations);
-        let mut last = Value::Null;
-        for _ in 0..iterations {
-            let started = Instant::now();
-            last = self.gql(token, query, variables).await?;
-            times.push(started.elapsed());
-        }
-        times.sort();
-        Ok((percentile(&times, 50.0), percentile(&times, 99.0), last))
-    }
+/// p50 and p99 of `iterations` sequential requests, and the last response.
+async fn measure(
+    client: &GraphqlClient,
+    token: &str,
+    query: &str,
+    variables: &Value,
+    iterations: usize,
+) -> anyhow::Result<(Duration, Duration, Value)> {
+    let (times, last) = client.measure(token, query, variables, iterations).await?;
+    Ok((percentile(&times, 50.0), percentile(&times, 99.0), last))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -168,7 +137,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let total = workflow_executions::Entity::find().count(&db).await?;
     anyhow::ensure!(
         total > 0,
-        "the database has no executions: run `weft seed --executions 1000000` first"
+        "the database has no executions: run `weft-bench seed --executions 1000000` first"
     );
     let admin_user = entity::users::Entity::find()
         .filter(entity::users::Column::Role.eq("admin"))
@@ -217,10 +186,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let workflow_count = workflows::Entity::find().count(&db).await?;
 
-    let client = Client {
-        http: reqwest::Client::new(),
-        base,
-    };
+    let client = GraphqlClient::new(&base);
     let now = Utc::now();
     let range = json!({
         "startedAfter": (now - chrono::Duration::days(60)).to_rfc3339(),
@@ -237,7 +203,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let quietest_gid = encode(Kind::Workflow, &quietest).0;
 
     println!(
-        "weft bench-history on {backend}: {total} executions, {} workflows with executions, \
+        "weft-bench history on {backend}: {total} executions, {} workflows with executions, \
          {workflow_count} workflows; {iterations} sequential requests per row, page size 20",
         activity.len()
     );
@@ -285,7 +251,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             ),
         ];
         for (name, variables) in cases {
-            let (p50, p99, last) = client.measure(token, LIST, &variables, iterations).await?;
+            let (p50, p99, last) = measure(&client, token, LIST, &variables, iterations).await?;
             let rows = last["executions"]["edges"].as_array().map_or(0, Vec::len);
             println!("| {name} | {caller} | {} | {} | {rows} |", ms(p50), ms(p99));
         }
@@ -302,20 +268,19 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         ("text, one match (an order id in one input)", "ord-0500000"),
     ] {
         let variables = with(json!({ "text": text }));
-        let (p50, p99, last) = client
-            .measure(&admin_token, LIST, &variables, text_iterations)
-            .await?;
+        let (p50, p99, last) =
+            measure(&client, &admin_token, LIST, &variables, text_iterations).await?;
         let rows = last["executions"]["edges"].as_array().map_or(0, Vec::len);
         println!("| {name} | admin | {} | {} | {rows} |", ms(p50), ms(p99));
     }
-    let (p50, p99, _) = client
-        .measure(
-            &admin_token,
-            STATS,
-            &json!({ "id": busiest_gid }),
-            text_iterations,
-        )
-        .await?;
+    let (p50, p99, _) = measure(
+        &client,
+        &admin_token,
+        STATS,
+        &json!({ "id": busiest_gid }),
+        text_iterations,
+    )
+    .await?;
     println!(
         "| workflowStats, busiest workflow | admin | {} | {} | |",
         ms(p50),
@@ -343,12 +308,12 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         ms(percentile(&counts, 50.0)),
         ms(percentile(&counts, 99.0))
     );
+    let http = reqwest::Client::new();
     let mut scrapes = Vec::new();
     for _ in 0..text_iterations {
         let started = Instant::now();
-        let text = client
-            .http
-            .get(format!("{}/metrics", client.base))
+        let text = http
+            .get(format!("{base}/metrics"))
             .send()
             .await?
             .text()
