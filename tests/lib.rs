@@ -29,6 +29,7 @@ pub const TABLES: &[&str] = &[
     "node_executions",
     "execution_events",
     "templates",
+    "palette_entries",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,6 +10,7 @@ pub mod database_connections;
 pub mod database_queries;
 pub mod execution_events;
 pub mod node_executions;
+pub mod palette_entries;
 pub mod templates;
 pub mod tool_execution_logs;
 pub mod tool_versions;
@@ -29,6 +30,7 @@ pub mod prelude {
     pub use super::database_queries::Entity as DatabaseQueries;
     pub use super::execution_events::Entity as ExecutionEvents;
     pub use super::node_executions::Entity as NodeExecutions;
+    pub use super::palette_entries::Entity as PaletteEntries;
     pub use super::templates::Entity as Templates;
     pub use super::tool_execution_logs::Entity as ToolExecutionLogs;
     pub use super::tool_versions::Entity as ToolVersions;

@@ -12,6 +12,7 @@ mod m20261126_000004_history_indexes;
 mod m20261126_000006_webhook_triggers;
 mod m20261126_000007_webhook_delivery;
 mod m20261202_000001_drop_unused_tables;
+mod m20261202_000010_palette_entries;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_webhook_triggers::Migration),
             Box::new(m20261126_000007_webhook_delivery::Migration),
             Box::new(m20261202_000001_drop_unused_tables::Migration),
+            Box::new(m20261202_000010_palette_entries::Migration),
         ]
     }
 }

@@ -15,7 +15,7 @@ use serde_json::json;
 /// Tables the first schema created and a later migration dropped, unused.
 const DROPPED_TABLES: [&str; 3] = ["jobs", "api_connectors", "code_snippets"];
 
-const TABLES: [&str; 16] = [
+const TABLES: [&str; 17] = [
     "users",
     "api_keys",
     "credentials",
@@ -32,6 +32,7 @@ const TABLES: [&str; 16] = [
     "node_executions",
     "execution_events",
     "templates",
+    "palette_entries",
 ];
 
 /// Secondary indexes the spec asks for (unique constraints are checked behaviourally, since
@@ -149,6 +150,7 @@ async fn exercise(db: &DatabaseConnection) {
     check_entity(db, entity::node_executions::Entity).await;
     check_entity(db, entity::execution_events::Entity).await;
     check_entity(db, entity::templates::Entity).await;
+    check_entity(db, entity::palette_entries::Entity).await;
 
     round_trip(db).await;
 

@@ -12,6 +12,7 @@ mod history;
 mod incoming_hooks;
 mod limits;
 mod mapping;
+mod palette;
 mod restart;
 mod schema;
 mod sharing;

@@ -94,6 +94,13 @@ impl ApiError {
     pub fn bad_input(path: &str, message: impl Into<String>) -> Self {
         DomainError::bad_input(path, message).into()
     }
+
+    /// Points the error at the argument it concerns (`extensions.path`), for errors other than
+    /// bad input, such as a `NOT_FOUND` id the caller passed.
+    pub fn at_path(self, path: &str) -> Self {
+        let path = path.to_owned();
+        Self(self.0.extend_with(move |_, e| e.set("path", path.clone())))
+    }
 }
 
 impl From<DomainError> for ApiError {

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod loaders;
 pub mod node;
 pub mod node_types;
+pub mod palette;
 pub mod relay;
 pub mod stats;
 pub mod subscriptions;
@@ -58,6 +59,7 @@ pub struct Mutation(
     databases::DatabasesMutation,
     webhooks::WebhookMutation,
     hook_triggers::HookTriggerMutation,
+    palette::PaletteMutation,
 );
 
 pub type WeftSchema = Schema<Query, Mutation, subscriptions::Subscription>;

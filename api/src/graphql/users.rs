@@ -31,6 +31,21 @@ impl User {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// Only for the viewer themself (others: empty list). Newest first.
+    async fn favorite_tools(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<super::palette::PaletteItemRef>> {
+        super::palette::user_lists(ctx, &self.0.id, true).await
+    }
+    /// The last 8 palette entries this user placed on a canvas, most recent first, distinct.
+    /// Only for the viewer themself (others: empty list).
+    async fn recent_tools(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<super::palette::PaletteItemRef>> {
+        super::palette::user_lists(ctx, &self.0.id, false).await
+    }
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]

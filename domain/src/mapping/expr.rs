@@ -19,10 +19,15 @@
 //! used): a program may build a value nested hundreds of thousands of levels deep within its
 //! step budget, and merely dropping such a value recurses that deep.
 //!
-//! What remains unbounded is memory taken by single operations, which the interpreter cannot
-//! interrupt: `"x" * 10000000000` or doubling a string in a short loop allocate before the next
-//! step is charged. The time budget caps how long such growth goes on, not its peak; isolating
-//! that needs a separate process or a sandbox.
+//! Single operations that allocate a whole result at once (`"x" * 10000000000`, doubling a
+//! string, `tojson` of a value with many shared parts) cannot be interrupted by the step
+//! budget; [`super::sizes`] checks them against [`Limits::max_output_bytes`] before they run.
+//!
+//! # Bounding compilation
+//!
+//! jaq's parser and compiler recurse once per level of nesting. The text is checked first
+//! ([`super::bounds`]: size and bracket depth), then parsed, rewritten ([`super::sizes`]) and
+//! compiled on a stack segment of its own, so no program text can overflow a thread's stack.
 //!
 //! # Differences from jq's standard environment
 //!
@@ -39,6 +44,8 @@ use std::time::{Duration, Instant};
 
 use jaq_core::data::{DataT, HasLut};
 use jaq_core::load::{self, Arena, File, Loader, lex, parse};
+
+use super::{bounds, sizes};
 use jaq_core::{Compiler, Ctx, Cv, Exn, ValXs, Vars, compile, native};
 use jaq_json::{Num, Val};
 use serde::Deserialize;
@@ -99,7 +106,7 @@ pub struct Position {
 }
 
 impl Position {
-    fn at(source: &str, offset: usize) -> Self {
+    pub(crate) fn at(source: &str, offset: usize) -> Self {
         let before = &source[..offset];
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         Self {
@@ -168,6 +175,20 @@ pub enum ExprError {
     /// levels, or more than [`Limits::max_output_bytes`].
     #[error("the expression's output is not storable JSON: {0}")]
     Unrepresentable(String),
+    /// One operation would have built a value larger than [`Limits::max_output_bytes`]; it
+    /// was refused before allocating (see [`super::sizes`]).
+    #[error(
+        "the expression's {operation} would build a value of about {bytes} bytes, more than \
+         the limit of {limit} bytes"
+    )]
+    TooLarge {
+        /// What would have grown, e.g. "`*`".
+        operation: &'static str,
+        /// The size it would have had, estimated before computing it.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The interpreter itself failed; a bug in jaq or here, reported rather than crashing.
     #[error("the jq interpreter failed: {0}")]
     Internal(String),
@@ -204,13 +225,46 @@ impl JqProgram {
     /// [`ExprError::Compile`] naming the first problem and, where it lies in `source`, its
     /// line and column.
     pub fn compile(source: &str) -> Result<Self, ExprError> {
+        bounds::check_jq(source).map_err(|e| ExprError::Compile {
+            message: e.describe("expression"),
+            position: e.position(source),
+        })?;
+        bounds::on_compile_stack(|| Self::compile_bounded(source))
+    }
+
+    /// Parses `source` itself (rather than through jaq's loader) so that the term can be
+    /// rewritten by [`sizes::rewrite`]; the result becomes a definition the loader's main
+    /// program calls. Recurses as deep as `source` nests: run on the compile stack only.
+    fn compile_bounded(source: &str) -> Result<Self, ExprError> {
+        let file = || File {
+            code: source,
+            path: (),
+        };
+        let tokens = lex::Lexer::new(source)
+            .lex()
+            .map_err(|errors| load_error(source, vec![(file(), load::Error::Lex(errors))]))?;
+        let term = parse::Parser::new(&tokens)
+            .parse(|p| p.term())
+            .map_err(|errors| {
+                let errors = errors
+                    .into_iter()
+                    .map(|(expected, found)| (expected, lex::Token::opt_as_str(found, source)))
+                    .collect();
+                load_error(source, vec![(file(), load::Error::Parse(errors))])
+            })?;
+        let main = parse::Def {
+            name: MAIN_DEF,
+            args: Vec::new(),
+            body: sizes::rewrite(term),
+        };
         let arena = Arena::default();
-        let loader = Loader::new(PRELUDE.iter().cloned());
+        let prelude = PRELUDE.iter().cloned();
+        let loader = Loader::new(prelude.chain([main]));
         let modules = loader
             .load(
                 &arena,
                 File {
-                    code: source,
+                    code: MAIN_DEF,
                     path: (),
                 },
             )
@@ -219,6 +273,8 @@ impl JqProgram {
             .with_funs(natives())
             .compile(modules)
             .map_err(|errors| compile_error(source, errors))?;
+        // The parsed term borrows `source` and may be deep; it was moved into the compiler
+        // and is dropped here, still on the compile stack.
         Ok(Self {
             compiled: Arc::new(Compiled {
                 source: source.to_owned(),
@@ -419,7 +475,7 @@ impl ProgramCache {
 }
 
 /// Binds jaq's interpreter to JSON values and to [`Env`] as the data of a run.
-struct Weft;
+pub(super) struct Weft;
 
 impl DataT for Weft {
     type V<'a> = Val;
@@ -428,9 +484,31 @@ impl DataT for Weft {
 
 /// What a run's evaluation sees besides values: the program, and the budget it runs under.
 #[derive(Clone, Copy)]
-struct Env<'a> {
+pub(super) struct Env<'a> {
     lut: &'a jaq_core::Lut<Weft>,
-    budget: &'a Budget,
+    pub(super) budget: &'a Budget,
+}
+
+impl Env<'_> {
+    /// Unwinds the run if an operation would build `bytes`, more than the output budget.
+    pub(super) fn allocate(&self, operation: &'static str, bytes: usize) {
+        if bytes > self.budget.max_bytes {
+            stop(Stop::Size {
+                operation,
+                bytes,
+                limit: self.budget.max_bytes,
+            });
+        }
+    }
+
+    /// Unwinds the run: an operation would build `bytes`, more than its own `limit`.
+    pub(super) fn refuse(&self, operation: &'static str, bytes: usize, limit: usize) -> ! {
+        stop(Stop::Size {
+            operation,
+            bytes,
+            limit,
+        })
+    }
 }
 
 impl<'a> HasLut<'a, Weft> for Env<'a> {
@@ -448,6 +526,11 @@ enum Stop {
     Steps,
     Time,
     Depth,
+    Size {
+        operation: &'static str,
+        bytes: usize,
+        limit: usize,
+    },
 }
 
 impl Stop {
@@ -460,14 +543,24 @@ impl Stop {
                 limit: limits.max_duration,
             },
             Self::Depth => ExprError::TooDeep,
+            Self::Size {
+                operation,
+                bytes,
+                limit,
+            } => ExprError::TooLarge {
+                operation,
+                bytes,
+                limit,
+            },
         }
     }
 }
 
-struct Budget {
+pub(super) struct Budget {
     steps_left: Cell<u64>,
     deadline: Instant,
     stack_base: usize,
+    max_bytes: usize,
 }
 
 impl Budget {
@@ -476,7 +569,13 @@ impl Budget {
             steps_left: Cell::new(limits.max_steps),
             deadline: Instant::now() + limits.max_duration,
             stack_base: stack_position(),
+            max_bytes: limits.max_output_bytes,
         }
+    }
+
+    /// The largest value one operation may build, in bytes.
+    pub(super) fn max_bytes(&self) -> usize {
+        self.max_bytes
     }
 
     fn charge(&self) {
@@ -530,15 +629,21 @@ def range($from; $upto; $by): $from |
 /// replaced by [`RANGE_DEF`]; the logging natives are replaced by silent ones.
 const DROPPED_NATIVES: [&str; 4] = ["env", "range", "debug_empty", "stderr_empty"];
 
+/// The name of the definition that holds the program being compiled.
+const MAIN_DEF: &str = "__weft_main";
+
 /// The standard definitions, parsed once: parsing them dominates compiling a short program.
+/// They are rewritten like programs ([`sizes::rewrite`]): `join` and `add` are written with `+`.
 static PRELUDE: LazyLock<Vec<parse::Def>> = LazyLock::new(|| {
+    let guards = load::parse(sizes::GUARD_DEFS, |p| p.defs()).expect("GUARD_DEFS parse");
     let range = load::parse(RANGE_DEF, |p| p.defs()).expect("RANGE_DEF parses");
-    range
+    let standard = range
         .into_iter()
         .chain(jaq_core::defs())
         .chain(jaq_std::defs())
         .chain(jaq_json::defs())
-        .collect()
+        .map(sizes::rewrite_def);
+    guards.into_iter().chain(standard).collect()
 });
 
 fn natives() -> impl Iterator<Item = native::Fun<Weft>> {
@@ -548,6 +653,7 @@ fn natives() -> impl Iterator<Item = native::Fun<Weft>> {
         .chain(jaq_json::funs())
         .filter(|(name, _, _)| !DROPPED_NATIVES.contains(name))
         .chain([silent("debug_empty"), silent("stderr_empty")])
+        .chain(sizes::natives())
 }
 
 /// Stands in for `debug_empty` and `stderr_empty`, which jq's `debug` and `stderr` call for
@@ -636,9 +742,20 @@ fn lex_expectation(expected: &lex::Expect<&str>) -> String {
 fn exception(exn: Exn<'_, Val>) -> ExprError {
     match exn.get_err() {
         Ok(error) => {
-            let message = match error.into_val() {
-                Val::TStr(text) | Val::BStr(text) => String::from_utf8_lossy(&text).into_owned(),
-                other => other.to_string(),
+            // Writing the whole error out could build a huge string (it may embed a value
+            // with many shared parts), so only its beginning is written. An error that is a
+            // plain string value writes with a leading quote; it is then taken as it is.
+            let mut shown = BoundedText::new(MAX_ERROR_CHARS * 4);
+            let _ = fmt::write(&mut shown, format_args!("{error}"));
+            let message = if shown.text.starts_with('"') {
+                match error.into_val() {
+                    Val::TStr(text) | Val::BStr(text) => {
+                        String::from_utf8_lossy(&text).into_owned()
+                    }
+                    _ => shown.text,
+                }
+            } else {
+                shown.text
             };
             ExprError::Runtime(truncate(message, MAX_ERROR_CHARS))
         }
@@ -647,6 +764,38 @@ fn exception(exn: Exn<'_, Val>) -> ExprError {
             Ok(code) => ExprError::Halted { code },
             Err(other) => ExprError::Internal(format!("unexpected jq control flow: {other:?}")),
         },
+    }
+}
+
+/// A `fmt::Write` that keeps the first `limit` bytes and then refuses, which stops whatever
+/// is being written.
+struct BoundedText {
+    text: String,
+    limit: usize,
+}
+
+impl BoundedText {
+    fn new(limit: usize) -> Self {
+        Self {
+            text: String::new(),
+            limit,
+        }
+    }
+}
+
+impl fmt::Write for BoundedText {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = self.limit.saturating_sub(self.text.len());
+        if s.len() <= room {
+            self.text.push_str(s);
+            return Ok(());
+        }
+        let mut cut = room;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        self.text.push_str(&s[..cut]);
+        Err(fmt::Error)
     }
 }
 
@@ -1069,6 +1218,168 @@ mod tests {
         cache.get(". + 2").unwrap();
         cache.get(". + 3").unwrap();
         assert!(cache.len() <= 2);
+    }
+
+    #[test]
+    fn a_program_nested_a_hundred_thousand_deep_is_refused_before_parsing() {
+        for (open, close) in [("(", ")"), ("[", "]"), ("{a:", "}"), ("\"\\(", ")\"")] {
+            let source = format!("{}.{}", open.repeat(100_000), close.repeat(100_000));
+            let (message, _) = compile_error(&source);
+            assert!(message.contains("bytes long"), "{message}");
+            // Within the size limit, the nesting is what is refused, and where.
+            let source = format!("{}.{}", open.repeat(5_000), close.repeat(5_000));
+            let (message, position) = compile_error(&source);
+            assert!(message.contains("nests brackets more than"), "{message}");
+            assert!(position.is_some(), "{open}");
+        }
+        let (message, _) = compile_error(&".".repeat(super::bounds::MAX_EXPR_BYTES + 1));
+        assert!(message.contains("bytes long"), "{message}");
+    }
+
+    #[test]
+    fn the_deepest_programs_without_brackets_that_fit_the_size_limit_still_compile() {
+        let size = super::bounds::MAX_EXPR_BYTES;
+        let fill = |unit: &str, tail: &str| {
+            let n = (size - tail.len()) / unit.len();
+            format!("{}{tail}", unit.repeat(n))
+        };
+        let ifs = (size - 1) / "if . then  end".len();
+        let defs = (size - 1) / "def f: ; .".len();
+        for source in [
+            fill("1+", "1"),
+            fill(".|", "."),
+            fill("1,", "1"),
+            fill("- ", "1"),
+            fill("try ", "."),
+            fill(". as $x | ", "."),
+            fill("label $x | ", "."),
+            fill("1 as [$a] | ", "."),
+            fill(".a", ""),
+            format!("{}.{}", "if . then ".repeat(ifs), " end".repeat(ifs)),
+            format!("{}.{}", "def f: ".repeat(defs), "; .".repeat(defs)),
+        ] {
+            assert!(source.len() <= size);
+            // Compiling is what must not overflow; some of these are refused by jaq.
+            let _ = JqProgram::compile(&source);
+        }
+        assert_eq!(run(&fill("1+", "1"), json!(null)), Err(ExprError::TooDeep));
+    }
+
+    fn too_large(source: &str, input: Value) -> &'static str {
+        match run(source, input) {
+            Err(ExprError::TooLarge {
+                operation, limit, ..
+            }) => {
+                assert_eq!(limit, Limits::default().max_output_bytes);
+                operation
+            }
+            other => panic!("{source}: expected a size error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn operations_that_would_allocate_more_than_the_budget_fail_before_allocating() {
+        assert_eq!(too_large("\"x\" * 100000000000", json!(null)), "`*`");
+        assert_eq!(too_large("100000000000 * \"x\"", json!(null)), "`*`");
+        assert_eq!(too_large(". * 100000000000000000000", json!("x")), "`*`");
+        assert_eq!(
+            too_large("reduce range(40) as $i (\"x\"; . + .)", json!(null)),
+            "`+`"
+        );
+        assert_eq!(
+            too_large("reduce range(40) as $i ([1]; . + .)", json!(null)),
+            "`+`"
+        );
+        assert_eq!(
+            too_large("reduce range(40) as $i (\"x\"; . += .)", json!(null)),
+            "`+`"
+        );
+        let squares = run(
+            "reduce range(40) as $i (123456789012345678901; . * .)",
+            json!(null),
+        );
+        assert!(
+            matches!(
+                squares,
+                Err(ExprError::TooLarge {
+                    operation: "`*` of big integers",
+                    limit: 4096,
+                    ..
+                })
+            ),
+            "{squares:?}"
+        );
+        assert_eq!(
+            too_large(
+                "[range(30)] | map(\"x\" * 1000000) | join(\",\")",
+                json!(null)
+            ),
+            "`+`"
+        );
+        for source in [
+            "tojson",
+            "tostring",
+            "\"\\(.)\"",
+            "@json",
+            "@text",
+            "@base64",
+        ] {
+            let built = format!("reduce range(40) as $i (0; [., .]) | {source}");
+            too_large(&built, json!(null));
+        }
+        assert_eq!(
+            too_large("\"x\" * 10000000 | explode", json!(null)),
+            "`explode`"
+        );
+        too_large(
+            "\"a\" * 2000000 | [match(\"a\"; \"g\")] | length",
+            json!(null),
+        );
+        too_large("\"a\" * 2000000 | gsub(\"a\"; \"b\")", json!(null));
+        too_large("\"a\" * 2000000 | . / \"\"", json!(null));
+        // `try` cannot swallow the refusal and go on allocating.
+        too_large("try (\"x\" * 100000000000) catch \"caught\"", json!(null));
+    }
+
+    #[test]
+    fn arithmetic_within_the_budget_behaves_like_jq() {
+        assert_eq!(
+            run(
+                "\"ab\" * 3, [1] + [2], {a: 1} + {b: 2}, {a: {b: 1}} * {a: {c: 2}}, \
+                 \"a,b\" / \",\", 7 / 2, 1 + 2, null + 1, .x += 1, .y *= 2, \"n=\\(1)\", \
+                 ([1, 2] | join(\"-\")), ({a: 1} | tojson), (\"ab\" | explode), \
+                 (\"aXbX\" | [splits(\"X\")]), (\"abc\" | test(\"b\"))",
+                json!({ "x": 1, "y": 3 })
+            ),
+            Ok(vec![
+                json!("ababab"),
+                json!([1, 2]),
+                json!({ "a": 1, "b": 2 }),
+                json!({ "a": { "b": 1, "c": 2 } }),
+                json!(["a", "b"]),
+                json!(3.5),
+                json!(3),
+                json!(1),
+                json!({ "x": 2, "y": 3 }),
+                json!({ "x": 1, "y": 6 }),
+                json!("n=1"),
+                json!("1-2"),
+                json!("{\"a\":1}"),
+                json!([97, 98]),
+                json!(["a", "b", ""]),
+                json!(true),
+            ])
+        );
+    }
+
+    #[test]
+    fn an_error_carrying_a_huge_value_is_reported_by_its_beginning() {
+        let error = run("reduce range(40) as $i (0; [., .]) | .a", json!(null)).unwrap_err();
+        let ExprError::Runtime(message) = error else {
+            panic!("expected a runtime error, got {error:?}");
+        };
+        assert!(message.starts_with("cannot index [[[["), "{message}");
+        assert!(message.chars().count() <= MAX_ERROR_CHARS + 1);
     }
 
     #[test]

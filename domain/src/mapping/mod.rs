@@ -2,8 +2,12 @@
 //! jq expressions, checked statically when a workflow is saved ([`typecheck`]) and resolved
 //! when a node is about to run ([`resolve`]).
 
+pub mod bounds;
 pub mod expr;
+pub mod fields;
+pub mod inspect;
 pub mod resolve;
+mod sizes;
 pub mod template;
 pub mod typecheck;
 

@@ -6,6 +6,11 @@
 //! memory of values built) and its recursion limit; what a template writes out is charged to
 //! the same fuel, so a loop cannot print an upstream output a million times.
 //!
+//! Text longer than [`bounds::MAX_TEMPLATE_BYTES`] or nesting brackets deeper than
+//! [`bounds::MAX_NESTING`] is refused before minijinja sees it, and parsing and rendering run
+//! on a stack segment of their own (see [`bounds`]): minijinja's code generator recurses
+//! without a limit.
+//!
 //! Values print as a workflow author expects: strings as they are, numbers as usual, and
 //! objects, arrays, booleans and null as JSON (`{"a":1}`, `true`, `null`), not in Python's
 //! notation.
@@ -15,6 +20,8 @@ use std::collections::BTreeSet;
 use minijinja::value::{Serde, ValueKind};
 use minijinja::{Environment, ErrorKind, Output, State, UndefinedBehavior};
 use serde_json::Value;
+
+use super::bounds;
 
 /// Fuel for one render; minijinja documents 50,000 as roughly 50,000 instructions or 3 MB of
 /// data.
@@ -139,15 +146,26 @@ pub(crate) fn render_with(
     template: &str,
     root: impl Fn(&str) -> Option<minijinja::Value>,
 ) -> Result<String, TemplateError> {
-    let env = environment();
-    let compiled = env.template_from_str(template)?;
-    let context = minijinja::Value::from_pairs(
-        compiled
-            .undeclared_variables(false)
-            .into_iter()
-            .filter_map(|name| root(&name).map(|value| (name, value))),
-    );
-    Ok(compiled.render(context)?)
+    within_bounds(template)?;
+    bounds::on_compile_stack(|| {
+        let env = environment();
+        let compiled = env.template_from_str(template)?;
+        let context = minijinja::Value::from_pairs(
+            compiled
+                .undeclared_variables(false)
+                .into_iter()
+                .filter_map(|name| root(&name).map(|value| (name, value))),
+        );
+        Ok(compiled.render(context)?)
+    })
+}
+
+fn within_bounds(template: &str) -> Result<(), TemplateError> {
+    bounds::check_template(template).map_err(|e| TemplateError {
+        kind: TemplateErrorKind::Limit,
+        message: e.describe("template"),
+        line: e.position(template).map(|p| p.line),
+    })
 }
 
 /// Parses `template` without rendering it, for save-time validation.
@@ -156,8 +174,11 @@ pub(crate) fn render_with(
 ///
 /// [`TemplateErrorKind::Syntax`] with the line of the problem.
 pub fn check(template: &str) -> Result<(), TemplateError> {
-    environment().template_from_str(template)?;
-    Ok(())
+    within_bounds(template)?;
+    bounds::on_compile_stack(|| {
+        environment().template_from_str(template)?;
+        Ok(())
+    })
 }
 
 /// The top-level variables `template` reads, sorted, without the template language's own
@@ -175,6 +196,13 @@ pub fn referenced_paths(template: &str) -> Vec<String> {
 }
 
 fn undeclared(template: &str, nested: bool) -> Vec<String> {
+    if within_bounds(template).is_err() {
+        return Vec::new();
+    }
+    bounds::on_compile_stack(|| undeclared_bounded(template, nested))
+}
+
+fn undeclared_bounded(template: &str, nested: bool) -> Vec<String> {
     let env = environment();
     let Ok(compiled) = env.template_from_str(template) else {
         return Vec::new();

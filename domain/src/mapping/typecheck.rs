@@ -34,32 +34,79 @@ use crate::workflow::{
 ///
 /// Errors come in document order, with paths such as `nodes[2].inputs.url`.
 pub fn check_mappings(doc: &WorkflowDocument) -> Vec<DocumentError> {
-    let mut errors = Vec::new();
-    for (index, node) in doc.nodes().iter().enumerate() {
-        NodeCheck {
-            doc,
-            node,
-            index,
-            upstream: doc.ancestors(node.id().as_str()),
-            errors: &mut errors,
-        }
-        .run();
-    }
-    errors
+    (0..doc.nodes().len())
+        .flat_map(|index| check_node(doc, index))
+        .flat_map(|input| input.errors)
+        .collect()
 }
 
-struct NodeCheck<'d, 'e> {
+/// What the checker found for one input of one node. [`check_mappings`] is made of these, so
+/// a client showing them (the parameter mapping dialog) can never disagree with a save.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputCheck {
+    /// The input's name.
+    pub name: String,
+    /// The type the binding delivers, as the checker names it (`object`, `string or null`);
+    /// `None` where the checker cannot say (an `expr`, an untyped upstream schema).
+    pub source_type: Option<String>,
+    /// The type the input accepts; `None` when its schema does not constrain it.
+    pub target_type: Option<String>,
+    /// [`Verdict::Ok`] when the binding is known to fit, [`Verdict::Error`] when
+    /// [`Self::errors`] is not empty, [`Verdict::Unchecked`] when the run decides.
+    pub verdict: Verdict,
+    /// Every problem of this input, in the order [`check_mappings`] reports them.
+    pub errors: Vec<DocumentError>,
+}
+
+/// The checker's verdict on one input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The binding fits the input's schema.
+    Ok,
+    /// The binding does not fit; see [`InputCheck::errors`].
+    Error,
+    /// Only the run can tell: an `expr` or `template`, a source whose schema does not say
+    /// its type, or an optional input left unbound.
+    Unchecked,
+}
+
+/// Checks the bindings of node `index` of `doc`: one [`InputCheck`] per bound input in input
+/// name order, then one per required input left unbound.
+///
+/// # Panics
+///
+/// If `index` is not a node of `doc`.
+pub fn check_node(doc: &WorkflowDocument, index: usize) -> Vec<InputCheck> {
+    let node = &doc.nodes()[index];
+    let mut check = NodeCheck {
+        doc,
+        node,
+        index,
+        upstream: doc.ancestors(node.id().as_str()),
+        checks: Vec::new(),
+    };
+    check.run();
+    check.checks
+}
+
+/// The type names the checker gives a schema, for inputs it has no binding to check.
+pub(crate) fn type_name(root: &Value, schema: &Value) -> Option<String> {
+    Types::of_schema(root, schema).map(|types| types.to_string())
+}
+
+struct NodeCheck<'d> {
     doc: &'d WorkflowDocument,
     node: &'d Node,
     index: usize,
     upstream: BTreeSet<&'d str>,
-    errors: &'e mut Vec<DocumentError>,
+    checks: Vec<InputCheck>,
 }
 
-impl<'d> NodeCheck<'d, '_> {
-    fn run(mut self) {
+impl<'d> NodeCheck<'d> {
+    fn run(&mut self) {
         let schema = self.doc.input_schema(self.node);
         for (name, binding) in self.node.inputs() {
+            self.start(name, Verdict::Ok);
             let at = format!("nodes[{}].inputs.{name}", self.index);
             let Some(target) = input_property(schema, name) else {
                 let known = property_names(schema);
@@ -79,6 +126,8 @@ impl<'d> NodeCheck<'d, '_> {
                 continue;
             };
             let target = Typed::new(schema, target);
+            self.current().target_type =
+                Types::of_schema(target.root, target.schema).map(|t| t.to_string());
             match binding {
                 InputBinding::Value(value) => {
                     let gets = Types::of_value(value);
@@ -87,6 +136,7 @@ impl<'d> NodeCheck<'d, '_> {
                 InputBinding::Ref(reference) => self.check_ref(&at, name, reference, target),
                 InputBinding::Template(text) => self.check_template(&at, name, text, target),
                 InputBinding::Expr(source) => {
+                    self.unchecked();
                     if let Err(error) = JqProgram::compile(source) {
                         self.push(
                             format!("{at}.expr"),
@@ -104,6 +154,10 @@ impl<'d> NodeCheck<'d, '_> {
         if self.node.node_type() != TRIGGER {
             for required in required_names(schema) {
                 if !self.node.inputs().contains_key(required) {
+                    self.start(required, Verdict::Error);
+                    self.current().target_type = input_property(schema, required)
+                        .and_then(|target| Types::of_schema(schema, target))
+                        .map(|t| t.to_string());
                     self.push(
                         format!("nodes[{}].inputs", self.index),
                         Code::MissingInput,
@@ -117,8 +171,35 @@ impl<'d> NodeCheck<'d, '_> {
         }
     }
 
+    /// Opens the check of input `name`; what follows is recorded on it.
+    fn start(&mut self, name: &str, verdict: Verdict) {
+        self.checks.push(InputCheck {
+            name: name.to_owned(),
+            source_type: None,
+            target_type: None,
+            verdict,
+            errors: Vec::new(),
+        });
+    }
+
+    fn current(&mut self) -> &mut InputCheck {
+        self.checks
+            .last_mut()
+            .expect("a check is started before anything is recorded")
+    }
+
+    /// Marks the current input as decided only at run time, unless it already failed.
+    fn unchecked(&mut self) {
+        let current = self.current();
+        if current.verdict == Verdict::Ok {
+            current.verdict = Verdict::Unchecked;
+        }
+    }
+
     fn push(&mut self, path: String, code: Code, message: String) {
-        self.errors.push(DocumentError::new(path, code, message));
+        let current = self.current();
+        current.verdict = Verdict::Error;
+        current.errors.push(DocumentError::new(path, code, message));
     }
 
     /// Whether `source` names a node this node may read, reporting it when not.
@@ -159,6 +240,8 @@ impl<'d> NodeCheck<'d, '_> {
                 let from = format!("`{reference}`");
                 self.check_fit(at, name, gets, &from, target);
             }
+            // Nothing is known of the source; an input that accepts anything still fits.
+            Walk::Unknown if self.current().target_type.is_some() => self.unchecked(),
             Walk::Unknown => {}
             Walk::Missing(reason) => self.push(
                 format!("{at}.ref"),
@@ -184,6 +267,7 @@ impl<'d> NodeCheck<'d, '_> {
             );
             return;
         }
+        self.unchecked();
         self.check_fit(at, name, Some(Types::STRING), "its template", target);
         for root in template::referenced_roots(text) {
             if root == INPUT_ROOT {
@@ -251,6 +335,13 @@ impl<'d> NodeCheck<'d, '_> {
         target: Typed<'_>,
     ) {
         let needs = Types::of_schema(target.root, target.schema);
+        let current = self.current();
+        current.source_type = gets.map(|t| t.to_string());
+        current.target_type = needs.map(|t| t.to_string());
+        if gets.is_none() && needs.is_some() {
+            // The source does not say what it delivers; the run-time validation decides.
+            self.unchecked();
+        }
         if let (Some(gets), Some(needs)) = (gets, needs)
             && !gets.fits(needs)
         {
@@ -283,7 +374,7 @@ const ACCEPT_ALL: &Value = &Value::Bool(true);
 
 /// The schema of input `name` in a node's input schema; `None` if the schema is closed and
 /// does not declare it.
-fn input_property<'s>(schema: &'s Value, name: &str) -> Option<&'s Value> {
+pub(super) fn input_property<'s>(schema: &'s Value, name: &str) -> Option<&'s Value> {
     let schema = deref(schema, schema);
     let Value::Object(map) = schema else {
         return (schema != &Value::Bool(false)).then_some(ACCEPT_ALL);
@@ -312,7 +403,7 @@ fn property_names(schema: &Value) -> Vec<String> {
     names
 }
 
-fn required_names(schema: &Value) -> impl Iterator<Item = &str> {
+pub(super) fn required_names(schema: &Value) -> impl Iterator<Item = &str> {
     deref(schema, schema)
         .get("required")
         .and_then(Value::as_array)
@@ -323,7 +414,7 @@ fn required_names(schema: &Value) -> impl Iterator<Item = &str> {
 
 /// Follows local `$ref`s (`#/$defs/...`) within `root`; remote ones are left alone, and
 /// the schema then counts as unknown.
-fn deref<'s>(root: &'s Value, mut schema: &'s Value) -> &'s Value {
+pub(super) fn deref<'s>(root: &'s Value, mut schema: &'s Value) -> &'s Value {
     // Enough for any sensible chain of aliases, and stops reference cycles.
     for _ in 0..32 {
         let Some(target) = schema.get("$ref").and_then(Value::as_str) else {

@@ -38,6 +38,8 @@ export interface NodeConfigPanelProps {
   nodeTypes: PanelNodeType[];
   tools: PanelTool[];
   workflowId?: string;
+  /** For viewers and runners: the form is shown but nothing can be changed. */
+  readOnly?: boolean;
   /** Receives the edited node; the editor puts it into the document (and its undo history). */
   onSave: (node: DocNode) => void;
   onClose?: () => void;
@@ -80,7 +82,7 @@ function withTools(configSchema: unknown, nodeType: string, tools: PanelTool[]):
   };
 }
 
-function PanelBody({ document, nodeId, nodeTypes, tools, workflowId, onSave, onClose, node }: NodeConfigPanelProps & { node: DocNode }) {
+function PanelBody({ document, nodeId, nodeTypes, tools, workflowId, readOnly, onSave, onClose, node }: NodeConfigPanelProps & { node: DocNode }) {
   const index = document.nodes.findIndex((n) => n.id === nodeId);
   const nodeType = nodeTypes.find((t) => t.type === node.type);
   const [formData, setFormData] = useState<PanelFormData>(() => formDataOf(node));
@@ -169,6 +171,7 @@ function PanelBody({ document, nodeId, nodeTypes, tools, workflowId, onSave, onC
         extraErrors={placed.extraErrors}
         transformErrors={keepMappableRequired}
         noHtml5Validate
+        disabled={readOnly}
         experimental_defaultFormStateBehavior={{ emptyObjectFields: "populateRequiredDefaults" }}
         onChange={(e) => setFormData(e.formData as PanelFormData)}
         onSubmit={(e) => onSave(nodeFromForm(node, e.formData as PanelFormData, mapped))}
@@ -191,7 +194,7 @@ function PanelBody({ document, nodeId, nodeTypes, tools, workflowId, onSave, onC
               ))}
             </ul>
           )}
-          <button type="button" onClick={() => setMappingOpen(true)}>
+          <button type="button" onClick={() => setMappingOpen(true)} disabled={readOnly}>
             Map inputs…
           </button>
         </section>
@@ -199,7 +202,7 @@ function PanelBody({ document, nodeId, nodeTypes, tools, workflowId, onSave, onC
           <button type="button" onClick={cancel} disabled={!dirty}>
             Cancel
           </button>
-          <button type="submit" className="primary" disabled={!dirty}>
+          <button type="submit" className="primary" disabled={!dirty || readOnly}>
             Save
           </button>
         </div>
