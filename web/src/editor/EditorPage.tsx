@@ -52,6 +52,7 @@ import {
   toFlow,
   type NodeState,
   type WeftEdge,
+  type DocNode,
   type WeftNode,
   type WorkflowDocument,
 } from "./document";
@@ -62,6 +63,7 @@ import { autoLayout, NODE_HEIGHT, NODE_WIDTH } from "./layout";
 import { NodeLooks, type NodeLook } from "./nodeLooks";
 import { RunDialog, type RunResult } from "./RunDialog";
 import { WeftNodeView } from "./WeftNodeView";
+import { NodeConfigPanel } from "../panel/NodeConfigPanel";
 
 const nodeTypes = { weft: WeftNodeView };
 const VALIDATE_DELAY_MS = 400;
@@ -445,6 +447,15 @@ function Editor({ data, tools, onReload }: { data: EditorQueryResult; tools: Pal
   const canRedo = history.future.length > 0;
   const readOnly = workflow.myRole === "VIEWER" || workflow.myRole === "RUNNER";
 
+  // ---- the node configuration panel (src/panel) for the one selected node
+  const selectedNodes = nodes.filter((n) => n.selected);
+  const panelNode = selectedNodes.length === 1 ? selectedNodes[0] : undefined;
+  const saveNode = (doc: DocNode) =>
+    commit(
+      nodes.map((n) => (n.id === doc.id ? { ...n, data: { ...n.data, doc } } : n)),
+      edges,
+    );
+
   return (
     <NodeLooks.Provider value={looks}>
       <div className="editor">
@@ -550,6 +561,18 @@ function Editor({ data, tools, onReload }: { data: EditorQueryResult; tools: Pal
             </ReactFlow>
           </div>
         </div>
+        {panelNode && (
+          <NodeConfigPanel
+            document={currentDoc}
+            nodeId={panelNode.id}
+            nodeTypes={data.nodeTypes}
+            tools={tools}
+            workflowId={workflow.id}
+            readOnly={readOnly}
+            onSave={saveNode}
+            onClose={() => setNodes(nodes.map((n) => (n.selected ? { ...n, selected: false } : n)))}
+          />
+        )}
       </div>
       {conflict && (
         <ConflictDialog
