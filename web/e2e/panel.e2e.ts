@@ -251,6 +251,7 @@ describe("node configuration, parameter mapping and expressions in Chromium agai
     expect(await panel().getByRole("textbox", { name: /^Name/ }).inputValue()).toBe("Greet the person");
     await panel().locator('li[data-input="name"]').getByText("← start.output.person.name").waitFor();
     expect(await panel().locator(".field-error").count()).toBe(0);
+    expect(await panel().getByRole("button", { name: "Save" }).isDisabled()).toBe(true);
     await screenshot(page, "panel-after-reload");
   });
 });
