@@ -8,6 +8,7 @@ pub mod executions;
 pub mod hook_triggers;
 pub mod ids;
 pub mod loaders;
+pub mod mapping;
 pub mod node;
 pub mod node_types;
 pub mod palette;
@@ -45,6 +46,7 @@ pub struct Query(
     databases::DatabasesQuery,
     webhooks::WebhookQuery,
     stats::StatsQuery,
+    mapping::MappingQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -48,6 +48,9 @@ pub struct EngineConfig {
     pub vault: Option<crate::vault::Vault>,
     /// Runs `code` tools; the default is the process's shared sandbox.
     pub sandbox: crate::sandbox::Sandbox,
+    /// Which database servers `database-query` nodes and saved queries may reach; the
+    /// default permits public addresses only.
+    pub database_policy: crate::dbquery::DatabasePolicy,
 }
 
 impl Default for EngineConfig {
@@ -59,6 +62,7 @@ impl Default for EngineConfig {
                 .expect("the default outbound policy builds a client"),
             vault: None,
             sandbox: crate::sandbox::Sandbox::shared().expect("the sandbox starts"),
+            database_policy: Default::default(),
         }
     }
 }
@@ -98,12 +102,13 @@ enum Start {
 impl Engine {
     pub fn new(db: DatabaseConnection, config: EngineConfig) -> Self {
         let writer = Writer::start(db.clone());
-        let services = Services::new(
+        let mut services = Services::new(
             db.clone(),
             config.outbound.clone(),
             config.vault.clone(),
             config.sandbox.clone(),
         );
+        services.db_pools = crate::dbquery::DbPools::with_policy(config.database_policy.clone());
         Self {
             inner: Arc::new(EngineInner {
                 db,
@@ -464,15 +469,6 @@ impl Engine {
             duration_ms: None,
             created_at: now,
         };
-        let recorder = Recorder::open(
-            db,
-            self.inner.writer.clone(),
-            self.inner.bus.clone(),
-            id.clone(),
-            prepared.workflow_id.clone(),
-        )
-        .await?;
-        recorder.create_execution(row).await?;
         let plan = RunPlan {
             prepared,
             owner,
@@ -481,7 +477,27 @@ impl Engine {
             attempts_made: HashMap::new(),
             skipped,
         };
-        let handle = self.launch(Arc::new(recorder), plan);
+        // Storing and starting run as one task of their own: the execution row is committed
+        // by the writer even when the caller's future is dropped (a client hanging up), so
+        // a start that ran on that future could be cut off between the commit and the
+        // launch and leave a `running` execution nothing runs. A spawned task is not
+        // cancelled by dropping its handle.
+        let engine = self.clone();
+        let store_and_launch = tokio::spawn(async move {
+            let recorder = Recorder::open(
+                &engine.inner.db,
+                engine.inner.writer.clone(),
+                engine.inner.bus.clone(),
+                row.id.clone(),
+                row.workflow_id.clone(),
+            )
+            .await?;
+            recorder.create_execution(row).await?;
+            Ok::<_, DomainError>(engine.launch(Arc::new(recorder), plan))
+        });
+        let handle = store_and_launch
+            .await
+            .map_err(|e| DomainError::Internal(format!("starting the execution failed: {e}")))??;
         if wait {
             let _ = handle.await;
         }

@@ -5,6 +5,7 @@ pub mod database_connections;
 pub mod database_queries;
 pub mod executions;
 pub mod hook_triggers;
+pub mod mapping_dialog;
 pub mod palette;
 pub mod references;
 pub mod stats;

@@ -21,6 +21,10 @@ export type ExecutionStatus =
   | 'RUNNING'
   | 'SUCCEEDED';
 
+/**
+ * OK: the binding fits; ERROR: it does not (see reason); UNCHECKED: only the run can tell
+ * (an expr or template, an untyped source, an optional input left unbound).
+ */
 export type MappingVerdictStatus =
   | 'ERROR'
   | 'OK'
