@@ -8,6 +8,7 @@ mod data_security;
 mod databases;
 mod engine;
 mod engine_http;
+mod error_detail;
 mod hangups;
 mod health;
 mod history;
