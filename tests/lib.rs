@@ -135,6 +135,7 @@ pub async fn spawn_app_with(
         master_key_previous: None,
         admin_token: Some(SecretString::from(admin_token.clone())),
         outbound: loopback_policy(),
+        databases: loopback_databases(),
         ..Default::default()
     };
     configure(&mut config);
@@ -313,6 +314,13 @@ pub fn loopback_policy() -> domain::outbound::OutboundPolicy {
         allowed_hosts: domain::outbound::HostRule::parse_list("127.0.0.1").expect("a valid rule"),
         ..Default::default()
     }
+}
+
+/// The database servers tests may connect to: those on 127.0.0.1 (PostgreSQL, MariaDB,
+/// `nx-27017`), as an explicit allowlist entry; everything else keeps the secure default,
+/// and Weft's own database stays refused.
+pub fn loopback_databases() -> domain::dbquery::DatabasePolicy {
+    domain::dbquery::DatabasePolicy::allowing("127.0.0.1").expect("a valid rule")
 }
 
 /// Serves `router` on 127.0.0.1 on an ephemeral port until the test ends; returns its

@@ -81,12 +81,16 @@ impl Application {
                 tracing::error!("the JavaScript engine for code tools failed to load: {e}");
             }
         });
+        // Weft's own database is never a connection target, whatever the allowlist says.
+        let mut database_policy = config.databases.clone();
+        database_policy.own_database = domain::dbquery::OwnDatabase::from_url(&database_url).await;
         let engine = Engine::new(
             db.clone(),
             EngineConfig {
                 outbound,
                 vault: Some(vault.clone()),
                 sandbox,
+                database_policy,
                 ..EngineConfig::default()
             },
         );

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use domain::dbquery::DatabasePolicy;
 use domain::outbound::OutboundPolicy;
 use domain::retention::RetentionPolicy;
 use secrecy::SecretString;
@@ -26,6 +27,9 @@ pub struct Config {
     pub admin_token: Option<SecretString>,
     /// What outgoing HTTP (api-call, webhook, llm-agent, web-search) may reach.
     pub outbound: OutboundPolicy,
+    /// Which database servers users' connections may reach (`WEFT_ALLOW_PRIVATE_NETWORKS`,
+    /// `WEFT_DATABASE_ALLOWED_HOSTS`); Weft's own database is added at start-up.
+    pub databases: DatabasePolicy,
     /// Which finished executions the pruner deletes; by default none.
     pub retention: RetentionPolicy,
     /// When set, `GET /metrics` wants `Authorization: Bearer <this>`; open otherwise.
@@ -42,6 +46,7 @@ impl Default for Config {
             master_key_previous: None,
             admin_token: None,
             outbound: OutboundPolicy::default(),
+            databases: DatabasePolicy::default(),
             retention: RetentionPolicy::default(),
             metrics_token: None,
         }
@@ -65,6 +70,8 @@ impl Config {
         config.master_key_previous = var("WEFT_MASTER_KEY_PREVIOUS").map(SecretString::from);
         config.admin_token = var("WEFT_ADMIN_TOKEN").map(SecretString::from);
         config.outbound = OutboundPolicy::from_env().context("reading the outbound HTTP policy")?;
+        config.databases =
+            DatabasePolicy::from_env().context("reading which database servers may be reached")?;
         config.retention = RetentionPolicy {
             max_age_days: positive("WEFT_RETENTION_DAYS")?,
             max_per_workflow: positive("WEFT_RETENTION_PER_WORKFLOW")?,

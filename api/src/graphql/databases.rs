@@ -598,7 +598,7 @@ impl DatabasesMutation {
             pool_size: input.pool_size,
         };
         Ok(DatabaseConnection(
-            connections::create(db(ctx), principal, draft).await?,
+            connections::create(db(ctx), pools(ctx).policy(), principal, draft).await?,
         ))
     }
 
@@ -627,7 +627,7 @@ impl DatabasesMutation {
             pool_size: input.pool_size,
         };
         Ok(DatabaseConnection(
-            connections::update(db(ctx), principal, &id, patch).await?,
+            connections::update(db(ctx), pools(ctx).policy(), principal, &id, patch).await?,
         ))
     }
 

@@ -26,12 +26,14 @@ mod pg_values;
 mod pools;
 mod postgres;
 mod sql_check;
+mod target;
 #[doc(hidden)]
 pub mod testing;
 #[cfg(test)]
 mod tests;
 
-pub use pools::DbPools;
+pub use pools::{CONNECTION_FAILED_MESSAGE, DbPools};
+pub use target::{DatabasePolicy, ENV_DATABASE_ALLOWED_HOSTS, OwnDatabase, TargetRefusal};
 
 /// Timeout of a query that does not set one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -43,6 +45,27 @@ pub const MAX_PAGE_SIZE: u32 = 10_000;
 pub const MAX_RESULT_BYTES: usize = 16 * 1024 * 1024;
 /// The longest timeout a query may declare.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long `testDatabaseConnection` waits for a server to complete the handshake.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a run waits for a pooled session (a free one, or a new one to open).
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Bounds opening a session by `limit`: a port that accepts and then says nothing is a
+/// failure to connect, like a closed one, not a hang until the query's timeout.
+async fn connecting<T>(
+    limit: Duration,
+    work: impl Future<Output = Result<T, DbQueryError>>,
+) -> Result<T, DbQueryError> {
+    tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+        Err(DbQueryError::new(
+            DbErrorCode::ConnectionFailed,
+            format!(
+                "the server did not complete the connection within {} s",
+                limit.as_secs()
+            ),
+        ))
+    })
+}
 
 /// The server family a connection talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -149,6 +172,10 @@ pub struct ConnectionSpec {
     pub pool_size: u32,
     /// Changes whenever the row changes, so a pool built from stale settings is replaced.
     pub revision: String,
+    /// Whether connection failures may say what went wrong (refused, timed out, login
+    /// failed). Only administrators see that: to anyone else it would tell an open port
+    /// from a closed one, so they get one message and the detail goes to the log.
+    pub detailed_errors: bool,
 }
 
 impl fmt::Debug for ConnectionSpec {
@@ -164,6 +191,7 @@ impl fmt::Debug for ConnectionSpec {
             .field("tls_mode", &self.tls_mode)
             .field("pool_size", &self.pool_size)
             .field("revision", &self.revision)
+            .field("detailed_errors", &self.detailed_errors)
             .finish()
     }
 }

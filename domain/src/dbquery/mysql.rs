@@ -69,19 +69,24 @@ pub fn pool(spec: &ConnectionSpec) -> Result<MySqlPool, DbQueryError> {
     })
 }
 
+/// Opens a session of its own, bounded by [`CONNECT_TIMEOUT`](super::CONNECT_TIMEOUT): a
+/// test should say at once that nothing answers, not wait for a pooled one.
 pub async fn test_connection(pool: &MySqlPool) -> Result<ServerInfo, DbQueryError> {
-    let mut conn = pool.pool.get_conn().await.map_err(map_error)?;
+    let mut conn = super::connecting(super::CONNECT_TIMEOUT, async {
+        Conn::new(pool.opts.clone())
+            .await
+            .map_err(map_connect_error)
+    })
+    .await?;
     let started = Instant::now();
-    let version: Option<String> = conn
-        .query_first("SELECT VERSION()")
-        .await
-        .map_err(map_error)?;
-    let version = version.unwrap_or_default();
+    let version: Result<Option<String>, _> = conn.query_first("SELECT VERSION()").await;
     let flavor = if is_mariadb(&conn) {
         "MariaDB"
     } else {
         "MySQL"
     };
+    let _ = conn.disconnect().await;
+    let version = version.map_err(map_error)?.unwrap_or_default();
     Ok(ServerInfo {
         version: format!("{flavor} {version}"),
         round_trip: started.elapsed(),
@@ -89,7 +94,7 @@ pub async fn test_connection(pool: &MySqlPool) -> Result<ServerInfo, DbQueryErro
 }
 
 pub async fn schema(pool: &MySqlPool) -> Result<Vec<TableInfo>, DbQueryError> {
-    let mut conn = pool.pool.get_conn().await.map_err(map_error)?;
+    let mut conn = get_conn(pool).await?;
     let rows: Vec<(String, String, String, String, String)> = conn
         .query(
             "SELECT c.TABLE_NAME, t.TABLE_TYPE, c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE \
@@ -119,6 +124,15 @@ pub async fn schema(pool: &MySqlPool) -> Result<Vec<TableInfo>, DbQueryError> {
         }
     }
     Ok(tables)
+}
+
+/// A pooled session, bounded like PostgreSQL's acquire timeout: mysql_async waits for a
+/// free slot or a silent server without limit.
+async fn get_conn(pool: &MySqlPool) -> Result<Conn, DbQueryError> {
+    super::connecting(super::ACQUIRE_TIMEOUT, async {
+        pool.pool.get_conn().await.map_err(map_connect_error)
+    })
+    .await
 }
 
 /// MariaDB reports versions from 10 on; MySQL's are 5, 8 and 9.
@@ -227,7 +241,7 @@ async fn begin(pool: &MySqlPool, read: bool, timeout: Duration) -> Result<Sessio
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let conn = pool.pool.get_conn().await.map_err(map_error)?;
+        let conn = get_conn(pool).await?;
         let limit = if is_mariadb(&conn) {
             format!(
                 "SET SESSION max_statement_time = {:.3}",
@@ -433,6 +447,16 @@ fn is_connection_error(e: &mysql_async::Error) -> bool {
         mysql_async::Error::Server(s) => matches!(s.code, 1927 | 2006 | 2013),
         _ => false,
     }
+}
+
+/// An error while getting a session: a failure to connect whatever answered, so that the
+/// code alone never tells a database from another service on the port.
+fn map_connect_error(e: mysql_async::Error) -> DbQueryError {
+    let mut mapped = map_error(e);
+    if mapped.code != DbErrorCode::Timeout {
+        mapped.code = DbErrorCode::ConnectionFailed;
+    }
+    mapped
 }
 
 /// A driver error in words for the user.

@@ -1,5 +1,6 @@
 //! One bounded pool per connection, keyed by connection id and revision, shared by every
-//! execution in the process.
+//! execution in the process. A pool is built only for an address the [`DatabasePolicy`]
+//! accepted, and dials that address (see [`target`](super::target)).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,9 +10,14 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    ConnectionSpec, DbErrorCode, DbKind, DbQueryError, Page, QueryResult, QuerySpec, ServerInfo,
-    TableInfo, mongo, mysql, postgres,
+    ConnectionSpec, DatabasePolicy, DbErrorCode, DbKind, DbQueryError, Page, QueryResult,
+    QuerySpec, ServerInfo, TableInfo, TlsMode, mongo, mysql, postgres,
 };
+
+/// What a user who is not an administrator learns of a failed connection: the same words
+/// whether the port was closed, open to something else, or the login failed.
+pub const CONNECTION_FAILED_MESSAGE: &str = "could not connect to the database server or log \
+     in; an administrator can find the reason in the server log";
 
 /// A driver pool of one kind.
 #[derive(Clone)]
@@ -31,16 +37,54 @@ struct Entry {
 #[derive(Clone, Default)]
 pub struct DbPools {
     entries: Arc<Mutex<HashMap<String, Entry>>>,
+    policy: Arc<DatabasePolicy>,
 }
 
 impl DbPools {
+    /// Pools under the secure default policy: public addresses only.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Pools that reach what `policy` permits.
+    pub fn with_policy(policy: DatabasePolicy) -> Self {
+        Self {
+            entries: Default::default(),
+            policy: Arc::new(policy),
+        }
+    }
+
+    /// Which servers connections may reach; saving a connection checks its host with it.
+    pub fn policy(&self) -> &DatabasePolicy {
+        &self.policy
+    }
+
     /// The pool for `conn`, built on first use and rebuilt when the connection's revision
-    /// changed (the old pool closes once its last run returns its connection).
-    fn pool(&self, conn: &ConnectionSpec) -> Result<Pool, DbQueryError> {
+    /// changed (the old pool closes once its last run returns its connection). Building
+    /// one resolves the host and checks it again: the policy or DNS may have changed since
+    /// the connection was saved.
+    async fn pool(&self, conn: &ConnectionSpec) -> Result<Pool, DbQueryError> {
+        {
+            let entries = self.entries.lock().expect("pool registry");
+            if let Some(entry) = entries.get(&conn.id)
+                && entry.revision == conn.revision
+            {
+                return Ok(entry.pool.clone());
+            }
+        }
+        let address = self
+            .policy
+            .resolve(&conn.host, conn.port, &conn.database)
+            .await
+            .map_err(|refusal| {
+                tracing::warn!(connection = %conn.id, %refusal, "database target refused");
+                DbQueryError::new(DbErrorCode::ConnectionFailed, refusal.to_string())
+            })?;
+        let mut dialled = conn.clone();
+        // MongoDB's certificate check needs the name; see `target` for why that is safe.
+        if !(conn.kind == DbKind::MongoDb && conn.tls_mode == TlsMode::Require) {
+            dialled.host = address.to_string();
+        }
         let mut entries = self.entries.lock().expect("pool registry");
         if let Some(entry) = entries.get(&conn.id)
             && entry.revision == conn.revision
@@ -48,9 +92,9 @@ impl DbPools {
             return Ok(entry.pool.clone());
         }
         let pool = match conn.kind {
-            DbKind::Postgres => Pool::Postgres(postgres::pool(conn)),
-            DbKind::MySql => Pool::MySql(mysql::pool(conn)?),
-            DbKind::MongoDb => Pool::MongoDb(mongo::pool(conn)?),
+            DbKind::Postgres => Pool::Postgres(postgres::pool(&dialled)),
+            DbKind::MySql => Pool::MySql(mysql::pool(&dialled)?),
+            DbKind::MongoDb => Pool::MongoDb(mongo::pool(&dialled)?),
         };
         if let Some(old) = entries.insert(
             conn.id.clone(),
@@ -67,7 +111,7 @@ impl DbPools {
     /// Connects (through the pool), asks the server for its version and times the round trip.
     #[tracing::instrument(skip_all, fields(connection = %conn.id, kind = %conn.kind))]
     pub async fn test_connection(&self, conn: &ConnectionSpec) -> Result<ServerInfo, DbQueryError> {
-        let pool = self.pool(conn)?;
+        let pool = self.pool(conn).await?;
         let work = async {
             match &pool {
                 Pool::Postgres(p) => postgres::test_connection(p).await,
@@ -77,13 +121,13 @@ impl DbPools {
         };
         bounded(work, super::DEFAULT_TIMEOUT, CancellationToken::new())
             .await
-            .map_err(|e| scrub(e, conn))
+            .map_err(|e| present(e, conn))
     }
 
     /// The tables and views (MongoDB: collections and sampled fields) a query may use.
     #[tracing::instrument(skip_all, fields(connection = %conn.id, kind = %conn.kind))]
     pub async fn schema(&self, conn: &ConnectionSpec) -> Result<Vec<TableInfo>, DbQueryError> {
-        let pool = self.pool(conn)?;
+        let pool = self.pool(conn).await?;
         let work = async {
             match &pool {
                 Pool::Postgres(p) => postgres::schema(p).await,
@@ -93,7 +137,7 @@ impl DbPools {
         };
         bounded(work, super::DEFAULT_TIMEOUT, CancellationToken::new())
             .await
-            .map_err(|e| scrub(e, conn))
+            .map_err(|e| present(e, conn))
     }
 
     /// Runs `query` with `params` bound, returning one page (`page` or the first).
@@ -120,7 +164,7 @@ impl DbPools {
                 ),
             ));
         }
-        let pool = self.pool(conn)?;
+        let pool = self.pool(conn).await?;
         let started = Instant::now();
         let work = async {
             match &pool {
@@ -138,7 +182,7 @@ impl DbPools {
             ),
             Err(e) => tracing::debug!(code = %e.code, "query failed"),
         }
-        result.map_err(|e| scrub(e, conn))
+        result.map_err(|e| present(e, conn))
     }
 
     /// Closes the pool of a deleted connection.
@@ -201,6 +245,17 @@ async fn bounded<T>(
             ))
         }),
     }
+}
+
+/// A driver's error as the caller may see it: connection failures in one generic message
+/// unless `conn` allows details (the detail is logged), and never the password.
+fn present(e: DbQueryError, conn: &ConnectionSpec) -> DbQueryError {
+    let e = scrub(e, conn);
+    if e.code != DbErrorCode::ConnectionFailed || conn.detailed_errors {
+        return e;
+    }
+    tracing::warn!(connection = %conn.id, error = %e.message, "database connection failed");
+    DbQueryError::new(DbErrorCode::ConnectionFailed, CONNECTION_FAILED_MESSAGE)
 }
 
 /// Defence in depth: no driver should echo the password, but none gets the chance.

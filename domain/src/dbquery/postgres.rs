@@ -46,7 +46,7 @@ pub fn pool(spec: &ConnectionSpec) -> PgPool {
     PgPoolOptions::new()
         .max_connections(spec.pool_size.max(1))
         .min_connections(0)
-        .acquire_timeout(Duration::from_secs(30))
+        .acquire_timeout(super::ACQUIRE_TIMEOUT)
         .idle_timeout(Duration::from_secs(300))
         // A ping per checkout would double the cost of a short query; a connection found
         // dead when the transaction begins is replaced instead (see `run`).
@@ -61,13 +61,21 @@ pub fn application_name(connection_id: &str) -> String {
     name
 }
 
+/// Opens a session of its own rather than one from the pool: the pool keeps retrying a
+/// refused connection until its acquire timeout, and a test should answer at once.
 pub async fn test_connection(pool: &PgPool) -> Result<ServerInfo, DbQueryError> {
-    let mut conn = pool.acquire().await.map_err(map_error)?;
+    use sqlx::{ConnectOptions, Connection};
+    let options = pool.connect_options();
+    let mut conn = super::connecting(super::CONNECT_TIMEOUT, async {
+        options.connect().await.map_err(map_connect_error)
+    })
+    .await?;
     let started = Instant::now();
-    let version: String = sqlx::query_scalar("SHOW server_version")
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(map_error)?;
+    let version: Result<String, _> = sqlx::query_scalar("SHOW server_version")
+        .fetch_one(&mut conn)
+        .await;
+    let _ = conn.close().await;
+    let version = version.map_err(map_error)?;
     Ok(ServerInfo {
         version: format!("PostgreSQL {version}"),
         round_trip: started.elapsed(),
@@ -75,6 +83,7 @@ pub async fn test_connection(pool: &PgPool) -> Result<ServerInfo, DbQueryError> 
 }
 
 pub async fn schema(pool: &PgPool) -> Result<Vec<TableInfo>, DbQueryError> {
+    let mut conn = pool.acquire().await.map_err(map_connect_error)?;
     let rows = sqlx::query(
         "SELECT c.table_schema::text, c.table_name::text, t.table_type::text, \
                 c.column_name::text, c.data_type::text, c.is_nullable::text \
@@ -85,7 +94,7 @@ pub async fn schema(pool: &PgPool) -> Result<Vec<TableInfo>, DbQueryError> {
            AND c.table_schema NOT LIKE 'pg_toast%' \
          ORDER BY 1, 2, c.ordinal_position",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await
     .map_err(map_error)?;
     let mut tables: Vec<TableInfo> = Vec::new();
@@ -232,7 +241,7 @@ async fn begin(pool: &PgPool, read: bool, timeout: Duration) -> Result<Session, 
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let conn = pool.acquire().await.map_err(map_error)?;
+        let conn = pool.acquire().await.map_err(map_connect_error)?;
         let mut session = Session {
             conn: Some(conn),
             pool: pool.clone(),
@@ -405,6 +414,23 @@ pub(super) fn approximate_size(value: &Value) -> usize {
 fn is_connection_error(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Io(_) | sqlx::Error::Protocol(_))
         || matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("57P01"))
+}
+
+/// An error while getting a session: whatever the server (or whatever listens on the
+/// port) answered, it is a failure to connect, so that the code alone never tells a
+/// database from another service.
+fn map_connect_error(e: sqlx::Error) -> DbQueryError {
+    // The pool retries a refused connection until its acquire timeout, so a timeout here
+    // is as likely a closed port as a busy pool.
+    let mut mapped = match e {
+        sqlx::Error::PoolTimedOut => DbQueryError::new(
+            DbErrorCode::ConnectionFailed,
+            "no connection to the server could be opened or became free in time",
+        ),
+        other => map_error(other),
+    };
+    mapped.code = DbErrorCode::ConnectionFailed;
+    mapped
 }
 
 /// A driver error in words for the user. Server messages are passed on (they name the

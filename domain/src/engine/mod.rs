@@ -48,6 +48,9 @@ pub struct EngineConfig {
     pub vault: Option<crate::vault::Vault>,
     /// Runs `code` tools; the default is the process's shared sandbox.
     pub sandbox: crate::sandbox::Sandbox,
+    /// Which database servers `database-query` nodes and saved queries may reach; the
+    /// default permits public addresses only.
+    pub database_policy: crate::dbquery::DatabasePolicy,
 }
 
 impl Default for EngineConfig {
@@ -59,6 +62,7 @@ impl Default for EngineConfig {
                 .expect("the default outbound policy builds a client"),
             vault: None,
             sandbox: crate::sandbox::Sandbox::shared().expect("the sandbox starts"),
+            database_policy: Default::default(),
         }
     }
 }
@@ -98,12 +102,13 @@ enum Start {
 impl Engine {
     pub fn new(db: DatabaseConnection, config: EngineConfig) -> Self {
         let writer = Writer::start(db.clone());
-        let services = Services::new(
+        let mut services = Services::new(
             db.clone(),
             config.outbound.clone(),
             config.vault.clone(),
             config.sandbox.clone(),
         );
+        services.db_pools = crate::dbquery::DbPools::with_policy(config.database_policy.clone());
         Self {
             inner: Arc::new(EngineInner {
                 db,

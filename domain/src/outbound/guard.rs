@@ -63,7 +63,7 @@ impl AddressClass {
         self == Self::CloudMetadata
     }
 
-    fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Self::Unspecified => "unspecified address",
             Self::ThisNetwork => "\"this network\" address",
@@ -99,7 +99,7 @@ pub enum Embedding {
 }
 
 impl Embedding {
-    fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Self::Mapped => "IPv4-mapped",
             Self::Compatible => "IPv4-compatible",

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::{MAX_LABEL_LEN, check_text, keyset};
 use crate::access::owns;
 use crate::auth::{Principal, check_name};
-use crate::dbquery::{ConnectionSpec, DbKind, DbPools, TlsMode};
+use crate::dbquery::{ConnectionSpec, DatabasePolicy, DbKind, DbPools, TlsMode};
 use crate::error::{DomainError, DomainResult, Problems};
 use crate::ids::{is_well_formed, new_id};
 use crate::page::{Page, PageRequest};
@@ -76,6 +76,7 @@ struct Checked {
 
 async fn check_draft(
     db: &impl ConnectionTrait,
+    policy: &DatabasePolicy,
     owner_id: &str,
     draft: ConnectionDraft,
 ) -> DomainResult<Checked> {
@@ -87,6 +88,7 @@ async fn check_draft(
         .map_err(|message| problems.push("input.kind", message))
         .ok();
     let host = draft.host.trim().to_owned();
+    let mut host_ok = false;
     if host.is_empty() {
         problems.push("input.host", "must not be empty");
     } else if host.len() > MAX_HOST_LEN {
@@ -104,6 +106,8 @@ async fn check_draft(
             "input.host",
             "must be a host name or IP address, without a scheme, user, port or path",
         );
+    } else {
+        host_ok = true;
     }
     let port = draft
         .port
@@ -142,6 +146,15 @@ async fn check_draft(
         && let Some(message) = check_credential(db, owner_id, id).await?
     {
         problems.push("input.credentialId", message);
+    }
+    // Only a well-formed host is worth a DNS lookup. The same check runs again whenever a
+    // pool is built, since DNS and the policy may change after the save.
+    if host_ok
+        && let (Some(kind), Ok(port)) = (kind, u16::try_from(port))
+        && let Err(refusal) = policy.resolve(&host, port, &database).await
+    {
+        tracing::info!(%host, port, %kind, %refusal, "database connection target refused");
+        problems.push("input.host", refusal.to_string());
     }
     problems.into_result()?;
     Ok(Checked {
@@ -189,10 +202,11 @@ async fn check_credential(
 #[tracing::instrument(skip_all, fields(name = %draft.name, kind = %draft.kind))]
 pub async fn create(
     db: &impl ConnectionTrait,
+    policy: &DatabasePolicy,
     principal: &Principal,
     draft: ConnectionDraft,
 ) -> DomainResult<database_connections::Model> {
-    let checked = check_draft(db, &principal.user_id, draft).await?;
+    let checked = check_draft(db, policy, &principal.user_id, draft).await?;
     let now = Utc::now();
     let row = database_connections::ActiveModel {
         id: Set(new_id()),
@@ -239,6 +253,7 @@ pub async fn get(
 #[tracing::instrument(skip_all, fields(id))]
 pub async fn update(
     db: &impl ConnectionTrait,
+    policy: &DatabasePolicy,
     principal: &Principal,
     id: &str,
     patch: ConnectionPatch,
@@ -255,7 +270,7 @@ pub async fn update(
         tls_mode: Some(patch.tls_mode.unwrap_or(current.tls_mode.clone())),
         pool_size: Some(patch.pool_size.unwrap_or(current.pool_size)),
     };
-    let checked = check_draft(db, &current.owner_id, draft).await?;
+    let checked = check_draft(db, policy, &current.owner_id, draft).await?;
     let mut active: database_connections::ActiveModel = current.into();
     active.name = Set(checked.name);
     active.host = Set(checked.host);
@@ -349,6 +364,7 @@ pub async fn spec(
         tls_mode,
         pool_size: u32::try_from(row.pool_size).unwrap_or(1).max(1),
         revision,
+        detailed_errors: principal.is_admin(),
     })
 }
 

@@ -24,6 +24,12 @@ pub fn unique() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
 }
 
+/// Pools that may reach the servers of this machine, and only those: the policy a
+/// deployment with its databases on loopback would set.
+pub fn local_pools() -> DbPools {
+    DbPools::with_policy(super::DatabasePolicy::allowing("127.0.0.1").expect("a valid rule"))
+}
+
 pub fn spec(kind: DbKind, port: u16, database: &str, username: &str) -> ConnectionSpec {
     ConnectionSpec {
         id: format!("test-{}", unique()),
@@ -36,6 +42,7 @@ pub fn spec(kind: DbKind, port: u16, database: &str, username: &str) -> Connecti
         tls_mode: TlsMode::Disable,
         pool_size: 5,
         revision: "1".into(),
+        detailed_errors: true,
     }
 }
 

@@ -21,7 +21,7 @@ impl Fixture {
         Some(Self {
             server,
             conn,
-            pools: DbPools::new(),
+            pools: local_pools(),
             collection: format!("c_{}", unique()),
         })
     }

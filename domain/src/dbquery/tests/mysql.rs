@@ -39,7 +39,7 @@ impl Fixture {
             conn: spec(DbKind::MySql, 3306, "test", &user),
             table,
             user,
-            pools: DbPools::new(),
+            pools: local_pools(),
         }
     }
 

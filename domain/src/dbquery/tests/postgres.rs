@@ -32,7 +32,7 @@ impl Fixture {
             admin,
             table,
             conn: spec(DbKind::Postgres, 5432, "test", "postgres"),
-            pools: DbPools::new(),
+            pools: local_pools(),
         }
     }
 
@@ -459,4 +459,34 @@ async fn a_changed_connection_gets_a_fresh_pool_and_a_forgotten_one_closes_its_s
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     f.finish().await;
+}
+
+#[tokio::test]
+async fn a_pool_checks_its_target_again_at_connect_time_and_never_dials_a_refused_one() {
+    // A connection saved under a wider policy (or whose name now resolves elsewhere) is
+    // refused when its pool is built, before anything is dialled.
+    let pools = DbPools::new();
+    let conn = spec(DbKind::Postgres, 5432, "test", "postgres");
+    for err in [
+        pools.test_connection(&conn).await.unwrap_err(),
+        run(
+            &pools,
+            &conn,
+            &query("SELECT 1 AS n", QueryType::Select, &[]),
+            json!({}),
+        )
+        .await
+        .unwrap_err(),
+    ] {
+        assert_eq!(err.code, DbErrorCode::ConnectionFailed);
+        assert!(err.message.contains("loopback address"), "{err}");
+    }
+    let admin = PgPool::connect(POSTGRES_URL).await.unwrap();
+    let sessions: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+            .bind(crate::dbquery::postgres::application_name(&conn.id))
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+    assert_eq!(sessions, 0);
 }
