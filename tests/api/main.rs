@@ -20,6 +20,7 @@ mod palette;
 mod restart;
 mod schema;
 mod sharing;
+mod studio;
 mod subscriptions;
 mod templates;
 mod tool_runs;
