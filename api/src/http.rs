@@ -1,12 +1,12 @@
 //! HTTP routes: GraphQL (POST) and GraphiQL (GET) at `/graphql`, subscriptions over
-//! WebSocket at `/graphql/ws` (see `graphql_ws`), health and readiness.
+//! WebSocket at `/graphql/ws` (see `graphql_ws`), health and readiness, and the studio at `/`
+//! and every other GET path (see `studio`).
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect};
+use axum::response::IntoResponse;
 use axum::routing::{any, get};
 use domain::auth::Principal;
 use sea_orm::DatabaseConnection;
@@ -28,14 +28,14 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(|| async { Redirect::temporary("/graphql") }))
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(crate::studio::graphiql).post(graphql))
         .route("/graphql/ws", get(crate::graphql_ws::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/hooks/{token}", any(crate::hooks::receive))
         .with_state(state)
+        .merge(crate::studio::routes())
 }
 
 /// The bearer token's principal; `None` for a missing, malformed or unknown token, so
@@ -65,15 +65,6 @@ async fn graphql(
     let loaders = Loaders::new(&state.db, principal.clone());
     let request = request.into_inner().data(Caller(principal)).data(loaders);
     state.schema.execute(request).await.into()
-}
-
-async fn graphiql() -> impl IntoResponse {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .finish(),
-    )
 }
 
 async fn healthz() -> &'static str {

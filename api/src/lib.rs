@@ -8,6 +8,7 @@ pub mod hooks;
 pub mod http;
 pub mod metrics;
 pub mod rotate_key;
+pub mod studio;
 
 pub use app::Application;
 pub use config::Config;

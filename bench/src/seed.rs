@@ -266,6 +266,15 @@ impl Generator<'_> {
                 status: Set(status.to_owned()),
                 input: Set(input),
                 output: Set(output),
+                error_detail: Set(error.as_ref().map(|message| {
+                    domain::node_error::NodeErrorDetail {
+                        code: domain::node_error::NodeErrorCode::Failed,
+                        message: message.clone(),
+                        retryable: false,
+                        cause: Vec::new(),
+                    }
+                    .to_stored()
+                })),
                 error: Set(error),
                 started_at: Set(at),
                 finished_at: Set(Some(at + chrono::Duration::milliseconds(ms))),

@@ -16,6 +16,7 @@ pub mod hooks;
 pub mod ids;
 pub mod json_schema;
 pub mod mapping;
+pub mod node_error;
 pub mod node_types;
 pub mod outbound;
 pub mod page;

@@ -17,6 +17,10 @@ pub struct Model {
     pub output: Option<Json>,
     #[sea_orm(column_type = "Text")]
     pub error: Option<String>,
+    /// The structured error (`domain::node_error::NodeErrorDetail`); NULL on rows written
+    /// before it existed and on attempts that did not fail.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub error_detail: Option<Json>,
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
     pub duration_ms: Option<i64>,

@@ -13,6 +13,7 @@ mod m20261126_000006_webhook_triggers;
 mod m20261126_000007_webhook_delivery;
 mod m20261202_000001_drop_unused_tables;
 mod m20261202_000010_palette_entries;
+mod m20261202_000020_node_error_detail;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000007_webhook_delivery::Migration),
             Box::new(m20261202_000001_drop_unused_tables::Migration),
             Box::new(m20261202_000010_palette_entries::Migration),
+            Box::new(m20261202_000020_node_error_detail::Migration),
         ]
     }
 }

@@ -92,6 +92,182 @@ async fn step(
     axum::Json(json!({ "waited": ms }))
 }
 
+const READ_EXECUTION: &str = "query($id: ID!) { execution(id: $id) { status error output
+    nodeRuns { nodeId attempt status error finishedAt }
+    events { sequence kind nodeId attempt willRetry error } } }";
+
+/// No attempt is left running: every node run has ended and every `NODE_START` has its
+/// `NODE_COMPLETE` or `NODE_ERROR` (same node, same attempt); sequences have no gap.
+fn assert_every_attempt_ended(execution: &Value) {
+    for run in execution["nodeRuns"].as_array().unwrap() {
+        assert!(
+            run["status"] != "running" && !run["finishedAt"].is_null(),
+            "an attempt without an end: {run}"
+        );
+    }
+    let events = execution["events"].as_array().unwrap();
+    for start in events.iter().filter(|e| e["kind"] == "NODE_START") {
+        let ended = events.iter().any(|e| {
+            (e["kind"] == "NODE_COMPLETE" || e["kind"] == "NODE_ERROR")
+                && e["nodeId"] == start["nodeId"]
+                && (e["attempt"] == start["attempt"] || e["kind"] == "NODE_COMPLETE")
+        });
+        assert!(ended, "a NODE_START without an end event: {start}");
+    }
+    let sequences: Vec<i64> = events
+        .iter()
+        .map(|e| e["sequence"].as_i64().unwrap())
+        .collect();
+    assert_eq!(sequences, (1..=sequences.len() as i64).collect::<Vec<_>>());
+}
+
+/// Waits until `key`'s call of the slow endpoint has been made `times` times.
+async fn wait_for_calls(calls: &Calls, suffix: &str, times: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let made: usize = calls
+            .by_key
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k.ends_with(suffix))
+            .map(|(_, n)| *n)
+            .sum();
+        if made >= times {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{suffix} was called {made} times, not {times}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A node during which the process dies every time (SIGKILL while it runs, twice) ends
+/// failed with a clear error instead of being run again at every start.
+async fn a_node_that_keeps_killing_the_process_fails_instead_of_looping(
+    backend: weft_e2e::Backend,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((url, pg)) = weft_e2e::fresh_database(backend, dir.path()).await else {
+        return;
+    };
+    let calls = Arc::new(Calls::default());
+    let slow = weft_e2e::serve(
+        axum::Router::new()
+            .route("/step/{ms}", get(step))
+            .with_state(calls.clone()),
+    )
+    .await;
+    let token = domain::auth::generate_token();
+    let client = reqwest::Client::new();
+    let mut server = start_weft(&url, dir.path(), &token);
+    let document = json!({ "version": 1,
+        "nodes": [
+            { "id": "start", "type": "trigger", "name": "Start", "config": { "kind": "manual" } },
+            { "id": "deadly", "type": "api-call", "name": "deadly", "config": { "method": "GET", "url": format!("{slow}/step/60000") } },
+            { "id": "done", "type": "output", "name": "done", "inputs": { "value": { "ref": "deadly.output.body" } } }
+        ],
+        "edges": [ { "source": "start", "target": "deadly" }, { "source": "deadly", "target": "done" } ] });
+    let created = gql(
+        &client,
+        &server.base,
+        &token,
+        CREATE_WORKFLOW,
+        json!({ "i": { "name": "deadly", "document": document } }),
+    )
+    .await;
+    let wf = created["createWorkflow"]["id"].as_str().unwrap().to_owned();
+    let started = gql(
+        &client,
+        &server.base,
+        &token,
+        "mutation($id: ID!) { executeWorkflow(id: $id) { id } }",
+        json!({ "id": wf }),
+    )
+    .await;
+    let id = started["executeWorkflow"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The node is running when the process dies; after a restart it runs once more and the
+    // process dies again.
+    for times in 1..=2 {
+        wait_for_calls(&calls, ":deadly", times).await;
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+        server = start_weft(&url, dir.path(), &token);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let execution = loop {
+        let read = gql(
+            &client,
+            &server.base,
+            &token,
+            READ_EXECUTION,
+            json!({ "id": id }),
+        )
+        .await;
+        if read["execution"]["status"] != "RUNNING" {
+            break read["execution"].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the execution never ended: {read:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(execution["status"], "FAILED", "{execution:#}");
+    assert_eq!(
+        execution["error"],
+        "node `deadly` failed: the process exited while this node was running (2 times)"
+    );
+    assert_every_attempt_ended(&execution);
+    let deadly: Vec<_> = execution["nodeRuns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["nodeId"] == "deadly")
+        .map(|r| (r["attempt"].clone(), r["status"].clone()))
+        .collect();
+    assert_eq!(
+        deadly,
+        vec![(json!(1), json!("failed")), (json!(2), json!("failed"))]
+    );
+    let errors: Vec<_> = execution["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "NODE_ERROR")
+        .map(|e| (e["attempt"].clone(), e["willRetry"].clone()))
+        .collect();
+    assert_eq!(
+        errors,
+        vec![(json!(1), json!(true)), (json!(2), json!(false))]
+    );
+    // The third process did not run the node again.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let made: usize = calls.by_key.lock().unwrap().values().sum();
+    assert_eq!(made, 2, "the node ran again after its second interruption");
+    drop(server);
+    if let Some((admin_url, name)) = pg {
+        weft_e2e::drop_database(&admin_url, &name).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_a_node_that_keeps_killing_the_process_fails_instead_of_looping() {
+    a_node_that_keeps_killing_the_process_fails_instead_of_looping(weft_e2e::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_node_that_keeps_killing_the_process_fails_instead_of_looping() {
+    a_node_that_keeps_killing_the_process_fails_instead_of_looping(weft_e2e::Backend::Postgres)
+        .await;
+}
+
 async fn gql(
     client: &reqwest::Client,
     base: &str,
@@ -215,9 +391,32 @@ async fn a_killed_server_resumes_every_execution_without_rerunning_completed_nod
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     for id in &ids {
-        let read = gql(&client, &server.base, &token,
-            "query($id: ID!) { execution(id: $id) { output nodeRuns { nodeId status } events { sequence } } }", json!({ "id": id })).await;
+        let read = gql(
+            &client,
+            &server.base,
+            &token,
+            READ_EXECUTION,
+            json!({ "id": id }),
+        )
+        .await;
         let execution = &read["execution"];
+        assert_every_attempt_ended(execution);
+        let interrupted: Vec<_> = execution["nodeRuns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["status"] == "failed")
+            .collect();
+        assert_eq!(
+            interrupted.len(),
+            1,
+            "the slow node's interrupted attempt is closed: {execution:#}"
+        );
+        assert_eq!(interrupted[0]["nodeId"], "slow");
+        assert_eq!(
+            interrupted[0]["error"],
+            "the process exited while this node was running (1 time)"
+        );
         assert_eq!(execution["output"], json!({ "waited": 3000 }));
         let runs = execution["nodeRuns"].as_array().unwrap();
         for node in ["start", "fast", "slow", "done"] {

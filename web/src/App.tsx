@@ -14,6 +14,8 @@ import { WorkflowList } from "./workflows/WorkflowList";
 import { Placeholder } from "./pages/Placeholder";
 
 const EditorPage = lazy(() => import("./editor/EditorPage"));
+const ExecutionsPage = lazy(() => import("./history/ExecutionsPage"));
+const ExecutionPage = lazy(() => import("./history/ExecutionPage"));
 
 function useToken(): string | null {
   return useSyncExternalStore(subscribeToken, readToken);
@@ -57,19 +59,17 @@ export function App() {
           <Route
             path="/executions"
             element={
-              <Placeholder title="Executions">
-                Part 2 of the studio brings the execution history here: every run of your workflows, filtered by
-                status, workflow and time, live while they run.
-              </Placeholder>
+              <Suspense fallback={<p className="loading">Loading the history…</p>}>
+                <ExecutionsPage />
+              </Suspense>
             }
           />
           <Route
             path="/executions/:id"
             element={
-              <Placeholder title="Execution">
-                Part 2 of the studio shows one execution here: the graph with each node's state live, every node
-                run's input, output and error, and replay or retry from a node.
-              </Placeholder>
+              <Suspense fallback={<p className="loading">Loading the execution…</p>}>
+                <ExecutionPage />
+              </Suspense>
             }
           />
           <Route

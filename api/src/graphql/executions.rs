@@ -3,6 +3,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use domain::node_error;
 use domain::store::executions::{self as store, ExecutionFilter};
 use entity::{execution_events, node_executions, workflow_executions};
 use serde_json::Value;
@@ -167,6 +168,16 @@ impl NodeRun {
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
     }
+    /// The failure as fields: its kind, whether another attempt could help, and what lay
+    /// underneath. Null when the attempt did not fail (or was recorded before the detail
+    /// was kept).
+    async fn error_detail(&self) -> Option<NodeErrorDetail> {
+        self.0
+            .error_detail
+            .as_ref()
+            .and_then(node_error::NodeErrorDetail::from_stored)
+            .map(NodeErrorDetail::from)
+    }
     async fn started_at(&self) -> DateTime<Utc> {
         self.0.started_at
     }
@@ -175,6 +186,43 @@ impl NodeRun {
     }
     async fn duration_ms(&self) -> Option<i64> {
         self.0.duration_ms
+    }
+}
+
+/// What kind of failure ended a node attempt.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "domain::node_error::NodeErrorCode")]
+pub enum NodeErrorCode {
+    InvalidInput,
+    Timeout,
+    OutputTooLarge,
+    HttpStatus,
+    Network,
+    Refused,
+    ResponseTooLarge,
+    Cancelled,
+    Failed,
+}
+
+/// A failed node attempt's error.
+#[derive(SimpleObject)]
+pub struct NodeErrorDetail {
+    pub code: NodeErrorCode,
+    pub message: String,
+    /// Whether the engine considered another attempt worth making.
+    pub retryable: bool,
+    /// What lay underneath the message, outermost first.
+    pub cause: Vec<String>,
+}
+
+impl From<node_error::NodeErrorDetail> for NodeErrorDetail {
+    fn from(d: node_error::NodeErrorDetail) -> Self {
+        Self {
+            code: d.code.into(),
+            message: d.message,
+            retryable: d.retryable,
+            cause: d.cause,
+        }
     }
 }
 
@@ -229,6 +277,16 @@ impl ExecutionEvent {
     }
     async fn will_retry(&self) -> Option<bool> {
         self.field("willRetry").and_then(Value::as_bool)
+    }
+    /// On a `NODE_ERROR` that will be retried: the wait before the next attempt.
+    async fn retry_delay_ms(&self) -> Option<i64> {
+        self.field("retryDelayMs").and_then(Value::as_i64)
+    }
+    /// On a `NODE_ERROR`: what kind of failure it was.
+    async fn error_code(&self) -> Option<NodeErrorCode> {
+        self.field("errorCode")
+            .and_then(node_error::NodeErrorDetail::code_from_stored)
+            .map(Into::into)
     }
     async fn duration_ms(&self) -> Option<i64> {
         self.field("durationMs").and_then(Value::as_i64)

@@ -351,8 +351,6 @@ impl Engine {
                     continue;
                 }
             };
-            let rows = node_rows(db, &execution.id).await?;
-            let (preset, attempts_made, skipped) = reconstruct(&rows);
             let recorder = Recorder::open(
                 db,
                 self.inner.writer.clone(),
@@ -361,6 +359,16 @@ impl Engine {
                 execution.workflow_id.clone(),
             )
             .await?;
+            let rows = node_rows(db, &execution.id).await?;
+            if let Some(failure) = close_interrupted(&recorder, &prepared, &rows).await? {
+                recorder
+                    .execution_finished("failed", None, Some(failure), std::time::Duration::ZERO)
+                    .await?;
+                continue;
+            }
+            // Read again: closing may have routed a node onto its error edge.
+            let rows = node_rows(db, &execution.id).await?;
+            let (preset, attempts_made, skipped) = reconstruct(&rows);
             let plan = RunPlan {
                 prepared,
                 owner,
@@ -526,6 +534,68 @@ impl Engine {
             outcome
         })
     }
+}
+
+/// How often the process may exit while one node is running before that node fails
+/// instead of running again: a node that took the process down once may have done so by
+/// itself (an allocation, a stack overflow), and running it forever would keep the server
+/// from ever coming back.
+pub const MAX_INTERRUPTIONS_PER_NODE: u32 = 2;
+
+const INTERRUPTED: &str = "the process exited while this node was running";
+
+/// Closes the attempts a previous process left open (`running`, no end): each becomes a
+/// failed attempt with a `NODE_ERROR` event, so no attempt stays running forever. A node
+/// interrupted [`MAX_INTERRUPTIONS_PER_NODE`] times is not run again: it follows its
+/// `error` edge, or the returned message fails the execution.
+async fn close_interrupted(
+    recorder: &Recorder,
+    prepared: &PreparedWorkflow,
+    rows: &[node_executions::Model],
+) -> DomainResult<Option<String>> {
+    let mut failure = None;
+    for open in rows.iter().filter(|r| r.status == "running") {
+        let Some(node) = prepared.document.node(&open.node_id) else {
+            continue;
+        };
+        let earlier = rows
+            .iter()
+            .filter(|r| {
+                r.node_id == open.node_id
+                    && r.status == "failed"
+                    && r.error
+                        .as_deref()
+                        .is_some_and(|e| e.starts_with(INTERRUPTED))
+            })
+            .count() as u32;
+        let times = earlier + 1;
+        let error = format!(
+            "{INTERRUPTED} ({times} {})",
+            if times == 1 { "time" } else { "times" }
+        );
+        let final_attempt = times >= MAX_INTERRUPTIONS_PER_NODE;
+        let has_fallback = prepared
+            .document
+            .outgoing(node.id().as_str())
+            .any(|e| e.source_handle() == ERROR_HANDLE);
+        let handle = (final_attempt && has_fallback).then_some(ERROR_HANDLE);
+        let ran_for = (Utc::now() - open.started_at).to_std().unwrap_or_default();
+        recorder
+            .node_failed(
+                &open.id,
+                node,
+                open.attempt.max(0) as u32,
+                &error,
+                !final_attempt,
+                handle,
+                ran_for,
+            )
+            .await?;
+        if final_attempt && !has_fallback && failure.is_none() {
+            failure = Some(format!("node `{}` failed: {error}", open.node_id));
+        }
+    }
+    Ok(failure)
 }
 
 async fn owner_of(db: &DatabaseConnection, workflow: &workflows::Model) -> DomainResult<Principal> {

@@ -16,6 +16,7 @@ use super::events::{EventBus, EventKind, ExecutionEvent};
 use super::writer::Writer;
 use crate::error::DomainResult;
 use crate::ids::new_id;
+use crate::node_error::{NodeErrorCode, NodeErrorDetail};
 use crate::workflow::Node;
 
 pub struct Recorder {
@@ -243,33 +244,43 @@ impl Recorder {
     }
 
     /// `handle` is `Some("error")` when this was the last attempt and the run continues
-    /// on the node's error edge; resuming routes by it.
+    /// on the node's error edge; resuming routes by it. `retry_in` is the wait before the
+    /// next attempt, `None` when there is none.
     #[allow(clippy::too_many_arguments)]
     pub async fn node_failed(
         &self,
         row_id: &str,
         node: &Node,
         attempt: u32,
-        error: &str,
-        will_retry: bool,
+        error: &NodeErrorDetail,
+        retry_in: Option<Duration>,
         handle: Option<&str>,
         duration: Duration,
     ) -> DomainResult<()> {
         let update = self.finish_row(row_id, "failed", None, Some(error), handle, duration);
-        let payload = json!({ "nodeId": node.id().as_str(), "error": error, "attempt": attempt, "willRetry": will_retry, "durationMs": millis(duration) });
+        let mut payload = json!({
+            "nodeId": node.id().as_str(),
+            "error": error.message,
+            "errorCode": error.code,
+            "attempt": attempt,
+            "willRetry": retry_in.is_some(),
+            "durationMs": millis(duration),
+        });
+        if let Some(wait) = retry_in {
+            payload["retryDelayMs"] = json!(millis(wait));
+        }
         self.commit_with_event(EventKind::NodeError, payload, vec![update])
             .await
     }
 
     pub async fn node_cancelled(&self, row_id: &str, duration: Duration) -> DomainResult<()> {
-        let update = self.finish_row(
-            row_id,
-            "cancelled",
-            None,
-            Some("cancelled by stopExecution"),
-            None,
-            duration,
-        );
+        let cancelled = NodeErrorDetail {
+            code: NodeErrorCode::Cancelled,
+            message: "cancelled by stopExecution".to_owned(),
+            retryable: false,
+            cause: Vec::new(),
+        };
+        let update = self.finish_row(row_id, "cancelled", None, Some(&cancelled), None, duration);
         Ok(self.writer.commit(vec![update]).await?)
     }
 
@@ -317,7 +328,7 @@ impl Recorder {
         row_id: &str,
         status: &str,
         output: Option<&Value>,
-        error: Option<&str>,
+        error: Option<&NodeErrorDetail>,
         handle: Option<&str>,
         duration: Duration,
     ) -> String {
@@ -328,7 +339,14 @@ impl Recorder {
                 Expr::val(status.to_owned()),
             )
             .value(node_executions::Column::Output, json_val(output))
-            .value(node_executions::Column::Error, text(error))
+            .value(
+                node_executions::Column::Error,
+                text(error.map(|e| e.message.as_str())),
+            )
+            .value(
+                node_executions::Column::ErrorDetail,
+                json_val(error.map(NodeErrorDetail::to_stored).as_ref()),
+            )
             .value(node_executions::Column::Handle, text(handle))
             .value(node_executions::Column::FinishedAt, ts(Utc::now()))
             .value(

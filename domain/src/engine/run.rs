@@ -17,6 +17,7 @@ use super::records::Recorder;
 use crate::auth::Principal;
 use crate::executors::{NodeContext, NodeFailure};
 use crate::mapping::resolve::{RunContext, resolve_inputs};
+use crate::node_error::NodeErrorCode;
 use crate::node_types::ERROR_HANDLE;
 
 /// A node that finished before this run started (resumed executions, `retryExecution`):
@@ -389,7 +390,9 @@ async fn run_node(
             }
         };
         let result = match &checked {
-            Err(message) => Err(NodeFailure::permanent(message.clone())),
+            Err(message) => {
+                Err(NodeFailure::permanent(message.clone()).with_code(NodeErrorCode::InvalidInput))
+            }
             Ok(input) => {
                 let Some(executor) = engine.registry.get(node.node_type()) else {
                     return NodeEnd::Failed {
@@ -414,7 +417,7 @@ async fn run_node(
                     }
                     result = tokio::time::timeout(timeout, executor.execute(&ctx, input.clone())) => match result {
                         Ok(result) => result,
-                        Err(_) => Err(NodeFailure::retryable(format!("timed out after {} ms", timeout.as_millis()))),
+                        Err(_) => Err(NodeFailure::retryable(format!("timed out after {} ms", timeout.as_millis())).with_code(NodeErrorCode::Timeout)),
                     }
                 }
             }
@@ -428,7 +431,8 @@ async fn run_node(
                     "node `{}` produced {size} bytes of output, over the limit of {} bytes",
                     node.id().as_str(),
                     engine.config.max_output_bytes
-                )))
+                ))
+                .with_code(NodeErrorCode::OutputTooLarge))
             } else {
                 Ok(outcome)
             }
@@ -458,13 +462,15 @@ async fn run_node(
                 let will_retry =
                     failure.retryable && attempt < max_attempts && !cancel.is_cancelled();
                 let handle = (!will_retry && has_fallback).then_some(ERROR_HANDLE);
+                // Drawn before recording so the event can say how long the wait is.
+                let wait = will_retry.then(|| backoff(backoff_ms, attempt));
                 if let Err(e) = recorder
                     .node_failed(
                         &row,
                         node,
                         attempt,
-                        &failure.message,
-                        will_retry,
+                        &failure.detail(),
+                        wait,
                         handle,
                         started.elapsed(),
                     )
@@ -484,7 +490,7 @@ async fn run_node(
                 }
                 tokio::select! {
                     _ = cancel.cancelled() => return NodeEnd::Cancelled,
-                    _ = tokio::time::sleep(backoff(backoff_ms, attempt)) => {}
+                    _ = tokio::time::sleep(wait.unwrap_or_default()) => {}
                 }
                 attempt += 1;
             }

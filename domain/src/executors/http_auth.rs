@@ -19,6 +19,7 @@ use url::Url;
 use super::{NodeContext, NodeFailure, Services};
 use crate::auth::Principal;
 use crate::error::DomainError;
+use crate::node_error::{NodeErrorCode, source_chain};
 use crate::outbound::{OutboundError, OutboundResponse, origin_of};
 use crate::vault::{self, CredentialSecret};
 
@@ -385,24 +386,43 @@ async fn oauth_token(
 /// A failure for an unsuccessful HTTP status: 408, 429 and 5xx may pass (the server is
 /// busy, overloaded or restarting), other statuses will not change by asking again.
 pub(crate) fn status_failure(status: u16, message: String) -> NodeFailure {
-    if status == 408 || status == 429 || status >= 500 {
+    let failure = if status == 408 || status == 429 || status >= 500 {
         NodeFailure::retryable(message)
     } else {
         NodeFailure::permanent(message)
-    }
+    };
+    failure.with_code(NodeErrorCode::HttpStatus)
 }
 
 /// A failure for a request that got no HTTP answer.
 pub(crate) fn transport_failure(error: &OutboundError, secrets: &Secrets) -> NodeFailure {
     let message = secrets.redact(&error.to_string());
-    match error {
+    let failure = match error {
         // The policy and the limits will say the same on the next attempt.
         OutboundError::Refused(_)
-        | OutboundError::TooLarge { .. }
         | OutboundError::TooManyRedirects { .. }
-        | OutboundError::Config(_) => NodeFailure::permanent(message),
+        | OutboundError::Config(_) => {
+            NodeFailure::permanent(message).with_code(NodeErrorCode::Refused)
+        }
+        OutboundError::TooLarge { .. } => {
+            NodeFailure::permanent(message).with_code(NodeErrorCode::ResponseTooLarge)
+        }
         OutboundError::Http(e) if e.is_builder() => NodeFailure::permanent(message),
-        OutboundError::Timeout { .. } | OutboundError::Http(_) => NodeFailure::retryable(message),
+        OutboundError::Timeout { .. } => {
+            NodeFailure::retryable(message).with_code(NodeErrorCode::Timeout)
+        }
+        OutboundError::Http(_) => NodeFailure::retryable(message).with_code(NodeErrorCode::Network),
+    };
+    // The message flattens reqwest's chain into one line; the cause keeps it apart.
+    let chain = match error {
+        OutboundError::Http(e) => std::iter::once(e.to_string())
+            .chain(source_chain(e))
+            .collect(),
+        other => source_chain(other),
+    };
+    NodeFailure {
+        cause: chain.iter().map(|c| secrets.redact(c)).collect(),
+        ..failure
     }
 }
 

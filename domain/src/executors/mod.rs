@@ -23,6 +23,7 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Principal;
+use crate::node_error::{NodeErrorCode, NodeErrorDetail};
 use crate::node_types::MAIN_HANDLE;
 use crate::workflow::Node;
 
@@ -104,11 +105,14 @@ impl NodeOutcome {
 }
 
 /// Why an attempt failed. `retryable: false` skips the remaining attempts (a 400 will
-/// not turn into a 200 by asking again).
+/// not turn into a 200 by asking again). `code` and `cause` are stored as the attempt's
+/// structured error (see [`crate::node_error`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeFailure {
     pub message: String,
     pub retryable: bool,
+    pub code: NodeErrorCode,
+    pub cause: Vec<String>,
 }
 
 impl NodeFailure {
@@ -116,6 +120,8 @@ impl NodeFailure {
         Self {
             message: message.into(),
             retryable: true,
+            code: NodeErrorCode::Failed,
+            cause: Vec::new(),
         }
     }
 
@@ -123,6 +129,21 @@ impl NodeFailure {
         Self {
             message: message.into(),
             retryable: false,
+            code: NodeErrorCode::Failed,
+            cause: Vec::new(),
+        }
+    }
+
+    pub fn with_code(self, code: NodeErrorCode) -> Self {
+        Self { code, ..self }
+    }
+
+    pub fn detail(&self) -> NodeErrorDetail {
+        NodeErrorDetail {
+            code: self.code,
+            message: self.message.clone(),
+            retryable: self.retryable,
+            cause: self.cause.clone(),
         }
     }
 }

@@ -26,6 +26,8 @@ export function createApiClient(): Client {
   return new Client({
     url: "/graphql",
     requestPolicy: "cache-and-network",
+    // `GET /graphql` is GraphiQL; every operation is a POST.
+    preferGetMethod: false,
     fetchOptions: (): RequestInit => {
       const token = readToken();
       const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};

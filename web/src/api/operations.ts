@@ -92,7 +92,13 @@ export const EditorQuery = graphql(`
       configSchema
       handles
     }
-    tools(first: 100) {
+  }
+`);
+
+/** One page of the caller's tools for the palette (pages keep each query under the complexity limit). */
+export const PaletteToolsQuery = graphql(`
+  query PaletteTools($after: String) {
+    tools(first: 50, after: $after) {
       edges {
         node {
           id
@@ -106,7 +112,17 @@ export const EditorQuery = graphql(`
           outputSchema
         }
       }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
     }
+  }
+`);
+
+/** Separate from the editor's query, so the editor works even if this part fails. */
+export const PaletteRefsQuery = graphql(`
+  query PaletteRefs {
     viewer {
       id
       favoriteTools {

@@ -103,6 +103,9 @@ export function MappingDialogView(props: MappingDialogViewProps) {
   const { nodeName, nodeId, workflowId, mapping, error, bindings, setBindings, edited, onApply, onCancel } = props;
   const [target, setTarget] = useState<string | null>(null);
   const inputs = mapping?.inputs ?? [];
+  // A problem an input's verdict already shows is not repeated below the inputs.
+  const shown = new Set(inputs.filter((i) => i.verdict.status === "ERROR").map((i) => i.verdict.reason));
+  const otherProblems = (mapping?.problems ?? []).filter((p) => !shown.has(p.message));
   const activeTarget = target ?? inputs[0]?.name ?? null;
 
   const dialogRef = useRef<HTMLDivElement>(null);
@@ -186,11 +189,11 @@ export function MappingDialogView(props: MappingDialogViewProps) {
                   />
                 ))}
               </ul>
-              {mapping.problems.length > 0 && (
+              {otherProblems.length > 0 && (
                 <div className="node-problems">
-                  <h4>Problems of this node</h4>
+                  <h4>Other problems of this node</h4>
                   <ul>
-                    {mapping.problems.map((p) => (
+                    {otherProblems.map((p) => (
                       <li key={`${p.path}:${p.message}`} className="field-error">
                         <code>{p.path}</code>: {p.message}
                       </li>

@@ -12,7 +12,7 @@ import validator from "@rjsf/validator-ajv8";
 import type { ErrorTransformer, RJSFSchema } from "@rjsf/utils";
 import type { DocNode, WorkflowDocument } from "../editor/document";
 import { MappingDialog } from "../mapping/MappingDialog";
-import { bindingsOf, describeBinding, type Bindings } from "../mapping/model";
+import { bindingsOf, describeBinding, sameJson, type Bindings } from "../mapping/model";
 import { PanelValidationQuery } from "../mapping/operations";
 import { useDebounced, useLast } from "../mapping/useDebounced";
 import { JsonField } from "./JsonField";
@@ -107,7 +107,8 @@ function PanelBody({ document, nodeId, nodeTypes, tools, workflowId, readOnly, o
   const [validation] = useQuery({ query: PanelValidationQuery, variables: { document: settled }, requestPolicy: "network-only" });
   const problems = useLast(validation.data?.validateWorkflow.problems);
   const placed = useMemo(() => placeProblems(problems ?? [], index, schema, mapped), [problems, index, schema, mapped]);
-  const dirty = editedKey(draft) !== editedKey(node);
+  // Key order differs between the server's document and the form's output; content decides.
+  const dirty = !sameJson({ ...draft, position: null }, { ...node, position: null });
 
   const mappedInputs = Object.entries(mapped).filter(([, b]) => !("value" in b));
 
