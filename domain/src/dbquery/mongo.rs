@@ -26,6 +26,19 @@ use super::{
     Page, ParamDecl, QueryResult, QuerySpec, QueryType, ServerInfo, TableInfo, TlsMode,
 };
 
+/// The schema keyword with which a parameter accepts strings starting with `$`.
+pub const ALLOW_DOLLAR: &str = "x-weft-allow-dollar";
+
+/// The first string in `value` (at any depth) that starts with `$`.
+fn dollar_string(value: &Value) -> Option<&str> {
+    match value {
+        Value::String(s) if s.starts_with('$') => Some(s),
+        Value::Array(items) => items.iter().find_map(dollar_string),
+        Value::Object(map) => map.values().find_map(dollar_string),
+        _ => None,
+    }
+}
+
 /// Documents sampled per collection to describe its fields.
 const SCHEMA_SAMPLE: i64 = 20;
 
@@ -173,8 +186,36 @@ pub async fn run(
             ));
         }
     }
+    // A `$`-string is a field path wherever the server reads an expression (`$expr` in a
+    // filter, pipeline updates, aggregate stages); refused outside inserts, where documents
+    // are stored as they are, unless the parameter's schema opts in.
+    let inserts = matches!(
+        query.query_type,
+        QueryType::InsertOne | QueryType::InsertMany
+    );
+    for (name, value) in values {
+        let opted_in = query
+            .parameters
+            .iter()
+            .find(|d| d.name == *name)
+            .is_some_and(|d| d.schema.get(ALLOW_DOLLAR) == Some(&Value::Bool(true)));
+        if !inserts
+            && !opted_in
+            && let Some(text) = dollar_string(value)
+        {
+            return Err(DbQueryError::new(
+                DbErrorCode::InvalidParameter,
+                format!(
+                    "parameter `{name}` holds `{}`, which starts with `$` and could be read as a \
+                     field path or expression; declare `\"{ALLOW_DOLLAR}\": true` in its schema \
+                     to accept such values",
+                    text.chars().take(40).collect::<String>()
+                ),
+            ));
+        }
+    }
     let bound = bind::resolve(&query.parameters, values)?;
-    let aggregate = query.query_type == QueryType::Aggregate;
+    let aggregate = !inserts;
     let body = mongo_doc::substitute(&parsed.body, &mut |name| {
         let value = bound.get(name).ok_or_else(|| {
             DbQueryError::new(
@@ -438,7 +479,10 @@ fn to_bson(
                         invalid(format!("parameter `{name}` is not an ObjectId: {e}"))
                     })?,
                 )
-            } else if aggregate && s.starts_with('$') {
+            } else if aggregate
+                && s.starts_with('$')
+                && decl.and_then(|d| d.schema.get(ALLOW_DOLLAR)) != Some(&Value::Bool(true))
+            {
                 return Err(invalid(format!(
                     "parameter `{name}` starts with `$`, which a pipeline would read as a field path"
                 )));

@@ -29,6 +29,14 @@
 //! ([`super::bounds`]: size and bracket depth), then parsed, rewritten ([`super::sizes`]) and
 //! compiled on a stack segment of its own, so no program text can overflow a thread's stack.
 //!
+//! # Keeping the async workers free
+//!
+//! Expressions are evaluated where they are needed, inside async tasks. A run first gets
+//! [`INLINE_STEPS`] on the calling thread, which is what almost every mapping needs; one that
+//! needs more is started again from the beginning (evaluation has no side effects) inside
+//! `tokio::task::block_in_place`, so a second-long expression does not stall the other tasks
+//! on that worker thread. The cheap path costs nothing extra.
+//!
 //! # Differences from jq's standard environment
 //!
 //! `env`, `$ENV`, `input` and `inputs` do not exist (the process environment holds secrets and
@@ -323,11 +331,12 @@ impl JqProgram {
     /// built without first copying the outputs into one JSON value.
     pub(crate) fn run_one_over_nodes<'v>(
         &self,
-        outputs: impl IntoIterator<Item = (&'v str, &'v Value)>,
+        outputs: impl IntoIterator<Item = (&'v str, &'v Value)> + Clone,
         input: &Value,
     ) -> Result<Value, ExprError> {
         self.first(|| {
             let nodes = outputs
+                .clone()
                 .into_iter()
                 .map(|(id, output)| {
                     let node = object([("output", to_val(output)?)]);
@@ -341,22 +350,46 @@ impl JqProgram {
         })
     }
 
-    fn first(&self, input: impl FnOnce() -> Result<Val, ExprError>) -> Result<Value, ExprError> {
+    fn first(&self, input: impl Fn() -> Result<Val, ExprError>) -> Result<Value, ExprError> {
         self.evaluate(input, 1, false)?
             .pop()
             .ok_or(ExprError::NoOutput)
     }
 
-    /// Runs on a fresh stack segment, collecting at most `max` outputs; with `strict`, one
-    /// more output than `max` is an error rather than the end.
+    /// Runs on the calling thread for up to [`INLINE_STEPS`]; a program that needs more runs
+    /// again from the start with its whole budget, off the async worker (see the module docs).
     fn evaluate(
         &self,
-        input: impl FnOnce() -> Result<Val, ExprError>,
+        input: impl Fn() -> Result<Val, ExprError>,
+        max: usize,
+        strict: bool,
+    ) -> Result<Vec<Value>, ExprError> {
+        if self.limits.max_steps <= INLINE_STEPS {
+            return self.evaluate_under(&self.limits, &input, max, strict);
+        }
+        let quick = Limits {
+            max_steps: INLINE_STEPS,
+            ..self.limits
+        };
+        match self.evaluate_under(&quick, &input, max, strict) {
+            Err(ExprError::StepLimit { .. }) => {
+                off_async_worker(|| self.evaluate_under(&self.limits, &input, max, strict))
+            }
+            done => done,
+        }
+    }
+
+    /// Runs on a fresh stack segment under `limits`, collecting at most `max` outputs; with
+    /// `strict`, one more output than `max` is an error rather than the end.
+    fn evaluate_under(
+        &self,
+        limits: &Limits,
+        input: impl Fn() -> Result<Val, ExprError>,
         max: usize,
         strict: bool,
     ) -> Result<Vec<Value>, ExprError> {
         stacker::grow(EVAL_STACK_BYTES, || {
-            let budget = Budget::new(&self.limits);
+            let budget = Budget::new(limits);
             // Unwinding out of a run is sound: everything the run mutates is created inside
             // this closure and dropped by the unwind; the compiled filter is only read.
             let run = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -367,7 +400,7 @@ impl JqProgram {
                     budget: &budget,
                 };
                 let mut outputs = Vec::new();
-                let mut size = OutputSize::new(self.limits.max_output_bytes);
+                let mut size = OutputSize::new(limits.max_output_bytes);
                 for item in filter.id.run((Ctx::<Weft>::new(env, Vars::new([])), input)) {
                     let value = item.map_err(exception)?;
                     // Only reachable when strict: otherwise the loop ended at `max` below.
@@ -384,11 +417,28 @@ impl JqProgram {
             match run {
                 Ok(result) => result,
                 Err(payload) => Err(match payload.downcast::<Stop>() {
-                    Ok(stop) => stop.into_error(&self.limits),
+                    Ok(stop) => stop.into_error(limits),
                     Err(other) => ExprError::Internal(panic_message(other.as_ref())),
                 }),
             }
         })
+    }
+}
+
+/// Evaluation steps a program may take on the calling thread (a few hundred microseconds in a
+/// release build); beyond them it is run again off the async worker.
+pub const INLINE_STEPS: u64 = 10_000;
+
+/// Runs `f`, a long evaluation, so that it does not hold up the other tasks of a
+/// multi-threaded tokio runtime: `block_in_place` hands this worker's queue to another thread
+/// for the duration. Elsewhere (no runtime, a current-thread runtime) `f` just runs.
+fn off_async_worker<R>(f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
     }
 }
 
@@ -1380,6 +1430,47 @@ mod tests {
         };
         assert!(message.starts_with("cannot index [[[["), "{message}");
         assert!(message.chars().count() <= MAX_ERROR_CHARS + 1);
+    }
+
+    #[test]
+    fn a_long_evaluation_leaves_its_async_worker_to_the_other_tasks() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let program = JqProgram::compile("last(range(1e18))")
+            .unwrap()
+            .with_limits(Limits {
+                max_steps: u64::MAX,
+                max_duration: Duration::from_secs(2),
+                ..Limits::default()
+            });
+        let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let neighbour_saw_it_finished = runtime.block_on({
+            let finished = finished.clone();
+            async move {
+                let evaluation = tokio::spawn({
+                    let finished = finished.clone();
+                    async move {
+                        // Queued on this task's worker, which the evaluation then blocks.
+                        let neighbour = tokio::spawn({
+                            let finished = finished.clone();
+                            async move { finished.load(std::sync::atomic::Ordering::SeqCst) }
+                        });
+                        let result = program.run(&json!(null));
+                        finished.store(true, std::sync::atomic::Ordering::SeqCst);
+                        (result, neighbour)
+                    }
+                });
+                let (result, neighbour) = evaluation.await.unwrap();
+                assert!(
+                    matches!(result, Err(ExprError::TimeLimit { .. })),
+                    "{result:?}"
+                );
+                neighbour.await.unwrap()
+            }
+        });
+        assert!(!neighbour_saw_it_finished);
     }
 
     #[test]

@@ -35,9 +35,32 @@ use crate::workflow::{
 /// Errors come in document order, with paths such as `nodes[2].inputs.url`.
 pub fn check_mappings(doc: &WorkflowDocument) -> Vec<DocumentError> {
     (0..doc.nodes().len())
-        .flat_map(|index| check_node(doc, index))
-        .flat_map(|input| input.errors)
+        .flat_map(|index| {
+            let inputs = check_node(doc, index)
+                .into_iter()
+                .flat_map(|input| input.errors);
+            config_expr_error(doc, index).into_iter().chain(inputs)
+        })
         .collect()
+}
+
+/// `condition` and `data-transform` run `config.expr`: it must compile at save rather than
+/// first fail (or be found too large) when the workflow runs.
+fn config_expr_error(doc: &WorkflowDocument, index: usize) -> Option<DocumentError> {
+    let node = &doc.nodes()[index];
+    if !matches!(node.node_type(), "condition" | "data-transform") {
+        return None;
+    }
+    let source = node.config().get("expr").and_then(Value::as_str)?;
+    let error = JqProgram::compile(source).err()?;
+    Some(DocumentError::new(
+        format!("nodes[{index}].config.expr"),
+        Code::InvalidExpr,
+        format!(
+            "node `{}`: config.expr does not compile: {error}",
+            node.id()
+        ),
+    ))
 }
 
 /// What the checker found for one input of one node. [`check_mappings`] is made of these, so

@@ -357,3 +357,72 @@ async fn a_restarted_mongo_server_is_reached_again_on_the_next_run() {
     run(&f.pools, &f.conn, &insert, json!({})).await.unwrap();
     assert_eq!(f.count().await, 1);
 }
+
+#[tokio::test]
+async fn mongo_dollar_strings_in_parameters_are_refused_wherever_they_could_be_field_paths() {
+    let Some(f) = Fixture::new() else { return };
+    let insert = f.q(
+        json!({"documents": [{"user": "alice", "secret": "s1"}, {"user": "bob", "secret": "s2"}]}),
+        QueryType::InsertMany,
+        &[],
+    );
+    run(&f.pools, &f.conn, &insert, json!({})).await.unwrap();
+    let text = json!({"type": "string"});
+    let list = json!({"type": "array", "items": {"type": "string"}});
+    // `"$secret"` compared with `$secret` is true for every document.
+    let expr = json!({"$expr": {"$eq": ["$secret", {"$param": "v"}]}});
+    for (doc, t, schema) in [
+        (json!({ "filter": expr }), QueryType::Find, &text),
+        (json!({ "filter": expr }), QueryType::CountDocuments, &text),
+        (json!({ "filter": expr }), QueryType::DeleteMany, &text),
+        (
+            json!({"filter": {}, "update": [{"$set": {"copy": {"$param": "v"}}}]}),
+            QueryType::UpdateMany,
+            &text,
+        ),
+        (
+            json!({"filter": {"$expr": {"$in": ["$secret", {"$param": "v"}]}}}),
+            QueryType::Find,
+            &list,
+        ),
+        (
+            json!({"pipeline": [{"$match": {"$expr": {"$eq": ["$secret", {"$param": "v"}]}}}]}),
+            QueryType::Aggregate,
+            &text,
+        ),
+    ] {
+        let q = f.q(doc.clone(), t, &[("v", schema.clone())]);
+        let value = if schema == &list {
+            json!(["x", "$secret"])
+        } else {
+            json!("$secret")
+        };
+        let err = run(&f.pools, &f.conn, &q, json!({ "v": value }))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, DbErrorCode::InvalidParameter, "{doc}: {err:?}");
+        assert!(err.message.contains("x-weft-allow-dollar"), "{err}");
+    }
+    assert_eq!(f.count().await, 2, "nothing was deleted");
+
+    // A schema that opts in accepts the value, with the meaning the author chose.
+    let opted = f.q(
+        json!({ "filter": expr }),
+        QueryType::Find,
+        &[("v", json!({"type": "string", "x-weft-allow-dollar": true}))],
+    );
+    let r = run(&f.pools, &f.conn, &opted, json!({"v": "$secret"}))
+        .await
+        .unwrap();
+    assert_eq!(r.rows.len(), 2);
+    // Inserted documents store a `$`-string as data.
+    let one = f.q(
+        json!({"document": {"user": {"$param": "v"}}}),
+        QueryType::InsertOne,
+        &[("v", text.clone())],
+    );
+    run(&f.pools, &f.conn, &one, json!({"v": "$carol"}))
+        .await
+        .unwrap();
+    assert_eq!(f.count().await, 3);
+}
