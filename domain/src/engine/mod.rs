@@ -585,8 +585,13 @@ async fn close_interrupted(
                 &open.id,
                 node,
                 open.attempt.max(0) as u32,
-                &error,
-                !final_attempt,
+                &crate::node_error::NodeErrorDetail {
+                    code: crate::node_error::NodeErrorCode::Failed,
+                    message: error.clone(),
+                    retryable: !final_attempt,
+                    cause: Vec::new(),
+                },
+                (!final_attempt).then_some(std::time::Duration::ZERO),
                 handle,
                 ran_for,
             )
