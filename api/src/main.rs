@@ -67,7 +67,7 @@ async fn serve() -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     let addr = app.local_addr();
     println!(
-        "weft listening on http://{addr}: the studio at http://{addr}/, GraphiQL at http://{addr}/graphql"
+        "weft listening on http://{addr} (the studio at http://{addr}/, GraphiQL at http://{addr}/graphql)"
     );
     println!("database: {}", app.database_url());
     if let Some(token) = app.generated_admin_token() {
