@@ -219,7 +219,7 @@ describe("node configuration, parameter mapping and expressions in Chromium agai
     await inputRow("note").getByTestId("preview-error").waitFor();
     expect(await inputRow("note").getByTestId("preview-error").textContent()).toMatch(/undefined|email/);
     await screenshot(page, "expression-preview-error");
-    await typeInto(editor, "Age: {{ start.output.person.age");
+    await typeInto(editor, "Age: {{ start.output.person.age }}");
     await page.keyboard.press("Escape");
     await value.filter({ hasText: "Age: 36" }).waitFor();
   });

@@ -126,8 +126,10 @@ export function MappingDialogView(props: MappingDialogViewProps) {
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
     if (e.key === "Escape") {
-      // An open completion list takes Escape first.
-      if ((e.target as HTMLElement).closest(".cm-editor")?.querySelector(".cm-tooltip-autocomplete")) return;
+      // An open completion list takes Escape first: CodeMirror has already closed it (and
+      // removed it from the page) by the time the key bubbles here, so ask whether it
+      // handled the key rather than whether the list is still open.
+      if (e.defaultPrevented) return;
       e.stopPropagation();
       onCancel();
     } else if (e.key === "Tab" && dialogRef.current) {
